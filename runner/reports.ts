@@ -55,6 +55,11 @@ export interface TestReport {
   capturedOut: string;
   capturedErr: string;
   capturedLog: string;
+  /**
+   * The same captured output split by phase, as pytest's report sections: `['Captured stdout setup', text]`,
+   * `['Captured stderr call', text]`, `['Captured log call', text]`, in order; empty sections are left out.
+   */
+  sections: Array<[string, string]>;
   /** Properties recorded with the recordProperty fixture (name, value), in call order. */
   userProperties: Array<[string, unknown]>;
   /** The keywords (marker names and so on) of the item, for reporters that want them. */
@@ -117,6 +122,21 @@ export interface WarningInfo {
   nodeid?: string;
 }
 
+/** A log record (console.debug/info/warn/error inside a test, or a logger) for live logging and capture. */
+export interface LogRecordInfo {
+  nodeid?: string;
+  /** The phase it happened in; 'collection' / 'sessionstart' / 'sessionfinish' outside tests. */
+  when: Phase | 'collection' | 'sessionstart' | 'sessionfinish';
+  /** Python logging levels: DEBUG 10, INFO 20, WARNING 30, ERROR 40, CRITICAL 50. */
+  level: number;
+  levelName: string;
+  message: string;
+  /** Epoch milliseconds. */
+  created: number;
+  /** Logger name ('console' for console.* calls). */
+  name: string;
+}
+
 /** A reporter listens to the session. Every method is optional; async ones are awaited in order. */
 export interface Reporter {
   sessionStart?(info: SessionStartInfo): void | Promise<void>;
@@ -126,5 +146,7 @@ export interface Reporter {
   report?(report: TestReport): void | Promise<void>;
   testFinish?(item: ItemInfo): void | Promise<void>;
   warning?(warning: WarningInfo): void | Promise<void>;
+  /** Live log records; only sent when live logging is on (log_cli) and the record passes the live level. */
+  logRecord?(record: LogRecordInfo): void | Promise<void>;
   sessionFinish?(info: SessionFinishInfo): void | Promise<void>;
 }

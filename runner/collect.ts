@@ -1,0 +1,432 @@
+// Collection: path arguments -> files -> modules -> classes -> items, in pytest's order, with pytest's node ids.
+
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { UsageError } from './exit-codes.js';
+import { isFixtureDefinition, methodFixtureOptions } from './fixture-def.js';
+import { matchesFilePattern, matchesPrefixOrGlob, fnmatch } from './glob.js';
+import { classMarks, moduleMarks, ownMarks, type Mark } from './marks.js';
+import type { ClassNode, CollectionError, CollectionWarning, ConftestModule, FixtureDef, Item, ModuleNode } from './nodes.js';
+import { expandParametrize } from './parametrize.js';
+import { scanSource } from './source-scan.js';
+import { requestedNames } from './signature.js';
+
+export interface CollectOptions {
+  rootdir: string;
+  invocationDir: string;
+  /** Positional arguments: files, directories, node ids. Empty: testpaths, else the invocation directory. */
+  args: readonly string[];
+  testpaths: readonly string[];
+  pythonFiles: readonly string[];
+  pythonClasses: readonly string[];
+  pythonFunctions: readonly string[];
+  norecursedirs: readonly string[];
+}
+
+export interface CollectResult {
+  items: Item[];
+  errors: CollectionError[];
+  warnings: CollectionWarning[];
+  /** Every conftest loaded, outermost first. */
+  conftests: ConftestModule[];
+}
+
+const DEFAULT_NORECURSE = ['*.egg', '.*', '_darcs', 'build', 'CVS', 'dist', 'node_modules', 'venv', '{arch}'];
+const TS_FILE = /\.(?:ts|mts|tsx)$/;
+
+export function toPosix(path: string): string {
+  return sep === '/' ? path : path.split(sep).join('/');
+}
+
+interface Target {
+  arg: string;
+  path: string;
+  /** Names after the path: class, then test (with an optional [param id]). */
+  parts: string[];
+}
+
+/** Split `a/b.ts::C::t[x]` into the path and the names, and check that the path exists (pytest's first error). */
+export function parseTargets(options: CollectOptions): Target[] {
+  let args = options.args;
+  let base = options.invocationDir;
+  if (args.length === 0) {
+    if (options.testpaths.length > 0 && resolve(options.invocationDir) === resolve(options.rootdir)) {
+      args = expandTestpaths(options.testpaths, options.rootdir);
+      base = options.rootdir;
+    } else {
+      args = ['.'];
+    }
+  }
+  const targets: Target[] = [];
+  for (const arg of args) {
+    const [pathPart, ...parts] = arg.split('::');
+    const path = resolve(base, pathPart!);
+    if (!existsSync(path)) throw new UsageError(`file or directory not found: ${arg}`);
+    targets.push({ arg, path, parts });
+  }
+  return targets;
+}
+
+function expandTestpaths(testpaths: readonly string[], rootdir: string): string[] {
+  const out: string[] = [];
+  for (const p of testpaths) {
+    if (/[*?[]/.test(p)) {
+      const matches = walkGlob(rootdir, p);
+      out.push(...matches);
+    } else out.push(p);
+  }
+  return out;
+}
+
+function walkGlob(rootdir: string, pattern: string): string[] {
+  const found: string[] = [];
+  const visit = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const full = join(dir, entry.name);
+      const rel = toPosix(relative(rootdir, full));
+      if (fnmatch(rel, pattern)) found.push(rel);
+      else if (entry.isDirectory() && entry.name !== 'node_modules' && !entry.name.startsWith('.')) visit(full);
+    }
+  };
+  visit(rootdir);
+  return found;
+}
+
+export class Collector {
+  private readonly conftestCache = new Map<string, Promise<ConftestModule | undefined>>();
+  private readonly moduleCache = new Map<string, Promise<ModuleNode | CollectionError>>();
+  readonly warnings: CollectionWarning[] = [];
+  readonly errors: CollectionError[] = [];
+
+  constructor(readonly options: CollectOptions) {}
+
+  async collect(): Promise<CollectResult> {
+    const targets = parseTargets(this.options);
+    const items: Item[] = [];
+    const seen = new Set<string>();
+    const notFound: string[] = [];
+    for (const target of targets) {
+      const files = statSync(target.path).isDirectory() ? this.walk(target.path) : [target.path];
+      if (target.parts.length > 0 && statSync(target.path).isDirectory()) {
+        notFound.push(`not found: ${target.path}::${target.parts.join('::')}\n(no match in any of [<Dir ${basename(target.path)}>])`);
+        continue;
+      }
+      for (const file of files) {
+        const mod = await this.module(file);
+        if (!('namespace' in mod)) continue; // a collection error, recorded once
+        const moduleItems = this.itemsOf(mod);
+        const selected = target.parts.length ? this.matchParts(mod, moduleItems, target, notFound) : moduleItems;
+        for (const item of selected) {
+          if (!seen.has(item.nodeid)) {
+            seen.add(item.nodeid);
+            items.push(item);
+          }
+        }
+      }
+    }
+    if (notFound.length > 0) throw new UsageError(notFound.join('\nERROR: '));
+    return { items, errors: this.errors, warnings: this.warnings, conftests: await this.loadedConftests() };
+  }
+
+  /** Conftests of the rootdir and of the argument directories: they may declare command-line options. */
+  async initialConftests(): Promise<ConftestModule[]> {
+    const dirs = new Set<string>([this.options.rootdir]);
+    for (const arg of this.options.args.length ? this.options.args : this.options.testpaths) {
+      const path = resolve(this.options.invocationDir, arg.split('::')[0]!);
+      if (existsSync(path)) dirs.add(statSync(path).isDirectory() ? path : dirname(path));
+    }
+    const result: ConftestModule[] = [];
+    for (const dir of dirs) for (const c of await this.conftestChain(dir)) if (!result.includes(c)) result.push(c);
+    return result;
+  }
+
+  private async loadedConftests(): Promise<ConftestModule[]> {
+    const all = await Promise.all(this.conftestCache.values());
+    return all.filter((c): c is ConftestModule => !!c).sort((a, b) => a.dir.length - b.dir.length);
+  }
+
+  /** Test files under a directory, walked in sorted order (files and directories interleaved, as pytest 9). */
+  private walk(dir: string): string[] {
+    const files: string[] = [];
+    const norecurse = [...DEFAULT_NORECURSE, ...this.options.norecursedirs];
+    const visit = (d: string) => {
+      const entries = readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const entry of entries) {
+        const full = join(d, entry.name);
+        if (entry.isDirectory()) {
+          if (!norecurse.some((p) => fnmatch(entry.name, p))) visit(full);
+        } else if (TS_FILE.test(entry.name) && matchesFilePattern(toPosix(full), this.options.pythonFiles)) {
+          files.push(full);
+        }
+      }
+    };
+    visit(dir);
+    return files;
+  }
+
+  private relpath(path: string): string {
+    return toPosix(relative(this.options.rootdir, path));
+  }
+
+  private async conftestChain(dir: string): Promise<ConftestModule[]> {
+    const chain: ConftestModule[] = [];
+    const root = resolve(this.options.rootdir);
+    const dirs: string[] = [];
+    for (let d = resolve(dir); ; d = dirname(d)) {
+      dirs.unshift(d);
+      if (d === root || dirname(d) === d) break;
+    }
+    for (const d of dirs) {
+      const c = await this.conftest(d);
+      if (c) chain.push(c);
+    }
+    return chain;
+  }
+
+  private conftest(dir: string): Promise<ConftestModule | undefined> {
+    let pending = this.conftestCache.get(dir);
+    if (!pending) {
+      pending = this.loadConftest(dir);
+      this.conftestCache.set(dir, pending);
+    }
+    return pending;
+  }
+
+  private async loadConftest(dir: string): Promise<ConftestModule | undefined> {
+    const path = join(dir, 'conftest.ts');
+    if (!existsSync(path)) return undefined;
+    let namespace: Record<string, unknown>;
+    try {
+      namespace = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    } catch (error) {
+      throw new ConftestImportError(path, error);
+    }
+    const rel = this.relpath(dir);
+    const source = scanSource(readFileSync(path, 'utf8'));
+    const fixtures = fixtureExports(namespace, source, this.relpath(path), rel === '' ? '' : rel, 'conftest');
+    return { path, dir: rel, namespace, fixtures };
+  }
+
+  private module(path: string): Promise<ModuleNode | CollectionError> {
+    let pending = this.moduleCache.get(path);
+    if (!pending) {
+      pending = this.loadModule(path);
+      this.moduleCache.set(path, pending);
+    }
+    return pending;
+  }
+
+  private async loadModule(path: string): Promise<ModuleNode | CollectionError> {
+    const nodeid = this.relpath(path);
+    const conftests = await this.conftestChain(dirname(path));
+    try {
+      const namespace = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+      const source = scanSource(readFileSync(path, 'utf8'));
+      const mod: ModuleNode = {
+        path,
+        nodeid,
+        namespace,
+        source,
+        marks: moduleMarks(namespace.pytestmark),
+        fixtures: fixtureExports(namespace, source, nodeid, nodeid, 'module'),
+        conftests,
+      };
+      return mod;
+    } catch (error) {
+      const failure: CollectionError = { nodeid, error };
+      this.errors.push(failure);
+      return failure;
+    }
+  }
+
+  private readonly itemsCache = new Map<ModuleNode, Item[]>();
+
+  /** All items of a module in definition order. Errors while expanding become a collection error of the module. */
+  itemsOf(mod: ModuleNode): Item[] {
+    let items = this.itemsCache.get(mod);
+    if (items) return items;
+    try {
+      items = this.buildItems(mod);
+    } catch (error) {
+      this.errors.push({ nodeid: mod.nodeid, error });
+      items = [];
+    }
+    this.itemsCache.set(mod, items);
+    return items;
+  }
+
+  private buildItems(mod: ModuleNode): Item[] {
+    const items: Item[] = [];
+    const names = Object.keys(mod.namespace).sort((a, b) => (mod.source.exportLine(a) ?? Infinity) - (mod.source.exportLine(b) ?? Infinity));
+    const dirKeywords = this.dirKeywords(mod);
+    for (const name of names) {
+      const value = mod.namespace[name];
+      if (typeof value !== 'function' || isFixtureDefinition(value)) continue;
+      if ((value as { __test__?: unknown }).__test__ === false) continue;
+      if (isClass(value)) {
+        if (!matchesPrefixOrGlob(name, this.options.pythonClasses)) continue;
+        if (value.length > 0) {
+          const line = (mod.source.classLine(name) ?? 0) + 1;
+          this.warnings.push({
+            message: `PytestCollectionWarning: cannot collect test class '${name}' because it has a constructor with parameters (from: ${mod.nodeid})`,
+            location: `${mod.nodeid}:${line}`,
+          });
+          continue;
+        }
+        items.push(...this.classItems(mod, name, value as new () => object, dirKeywords));
+      } else if (matchesPrefixOrGlob(name, this.options.pythonFunctions)) {
+        items.push(...this.functionItems(mod, undefined, name, value, dirKeywords));
+      }
+    }
+    return items;
+  }
+
+  private classItems(mod: ModuleNode, name: string, cls: new () => object, dirKeywords: string[]): Item[] {
+    const nodeid = `${mod.nodeid}::${name}`;
+    const classNode: ClassNode = { name, nodeid, cls, module: mod, marks: classMarks(cls), fixtures: [] };
+    const methodNames: string[] = [];
+    const seen = new Set<string>();
+    // Own methods first, then inherited ones (pytest walks the MRO the same way).
+    for (let proto = cls.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+      for (const key of Object.getOwnPropertyNames(proto)) {
+        if (key === 'constructor' || seen.has(key)) continue;
+        seen.add(key);
+        const descriptor = Object.getOwnPropertyDescriptor(proto, key);
+        if (!descriptor || typeof descriptor.value !== 'function') continue;
+        const fixtureOptions = methodFixtureOptions(descriptor.value);
+        if (fixtureOptions) {
+          classNode.fixtures.push({
+            name: fixtureOptions.name ?? key,
+            fn: descriptor.value,
+            scope: fixtureOptions.scope ?? 'function',
+            autouse: fixtureOptions.autouse ?? false,
+            location: `${mod.nodeid}:${(mod.source.memberLine(name, key) ?? 0) + 1}`,
+            baseid: nodeid,
+            kind: 'class',
+            className: name,
+          });
+        } else if (matchesPrefixOrGlob(key, this.options.pythonFunctions)) {
+          methodNames.push(key);
+        }
+      }
+    }
+    const items: Item[] = [];
+    for (const key of methodNames) items.push(...this.functionItems(mod, classNode, key, cls.prototype[key], dirKeywords));
+    return items;
+  }
+
+  private functionItems(mod: ModuleNode, cls: ClassNode | undefined, name: string, fn: Function, dirKeywords: string[]): Item[] {
+    const fnMarks = ownMarks(fn);
+    const inherited: Mark[] = [...(cls?.marks ?? []), ...mod.marks];
+    const specs = expandParametrize([...fnMarks, ...inherited]);
+    const line = mod.source.memberLine(cls?.name, name) ?? 0;
+    const baseNodeid = cls ? `${cls.nodeid}::${name}` : `${mod.nodeid}::${name}`;
+    const requested = requestedNames(fn);
+    const moduleBase = mod.nodeid.slice(mod.nodeid.lastIndexOf('/') + 1);
+    return specs.map((spec) => {
+      const itemName = spec.id ? `${name}[${spec.id}]` : name;
+      const marks = [...spec.marks, ...fnMarks, ...inherited];
+      const keywords = [itemName, moduleBase, ...dirKeywords, ...marks.map((m) => m.name)];
+      if (cls) keywords.push(cls.name);
+      if (spec.id) keywords.push(spec.id);
+      return {
+        nodeid: spec.id ? `${baseNodeid}[${spec.id}]` : baseNodeid,
+        name: itemName,
+        originalName: name,
+        module: mod,
+        cls,
+        fn,
+        marks,
+        params: spec.params,
+        paramId: spec.id || undefined,
+        location: { relpath: mod.nodeid, line, domain: cls ? `${cls.name}.${itemName}` : itemName },
+        keywords,
+        argnames: requested.filter((n) => !(n in spec.params)),
+      } satisfies Item;
+    });
+  }
+
+  /** Directory names between the rootdir and the module: -k matches them (`suites`). */
+  private dirKeywords(mod: ModuleNode): string[] {
+    const parts = mod.nodeid.split('/');
+    return parts.slice(0, -1).filter((p) => p !== '..' && p !== '.' && p !== '');
+  }
+
+  /** Items a node id selects inside one module, or a pytest-style not-found message. */
+  private matchParts(mod: ModuleNode, items: Item[], target: Target, notFound: string[]): Item[] {
+    const [first, second, ...rest] = target.parts;
+    const base = (s: string | undefined) => (s ?? '').replace(/\[.*$/s, '');
+    const fail = (container: string) =>
+      notFound.push(`not found: ${target.path}::${target.parts.map(base).join('::')}\n(no match in any of [${container}])`);
+    const moduleName = `<Module ${basename(mod.path)}>`;
+    if (rest.length === 1 && rest[0] === '' && matchName(items.filter((i) => i.cls?.name === first), second ?? '').length > 0) {
+      notFound.push(`found no collectors for ${target.path}::${target.parts.join('::')}`);
+      return [];
+    }
+    if (rest.length > 0 || first === '') {
+      fail(moduleName);
+      return [];
+    }
+    const inClass = items.filter((i) => i.cls?.name === first);
+    if (inClass.length > 0 || (first !== undefined && second !== undefined)) {
+      if (second === undefined) return inClass;
+      if (second === '') {
+        fail(`<Class ${first}>`);
+        return [];
+      }
+      const matched = matchName(inClass, second);
+      if (matched.length === 0) fail(inClass.length ? `<Class ${first}>` : moduleName);
+      return matched;
+    }
+    const isClassName = typeof mod.namespace[first!] === 'function' && isClass(mod.namespace[first!]);
+    if (isClassName) return []; // a class that yields no items (a harness): nothing selected, no error
+    const matched = matchName(items.filter((i) => !i.cls), first!);
+    if (matched.length === 0) fail(moduleName);
+    return matched;
+  }
+}
+
+function matchName(items: Item[], wanted: string): Item[] {
+  return wanted.includes('[') ? items.filter((i) => i.name === wanted) : items.filter((i) => i.originalName === wanted);
+}
+
+function basename(path: string): string {
+  return path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf(sep)) + 1);
+}
+
+export function isClass(value: unknown): value is Function {
+  return typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
+}
+
+function fixtureExports(
+  namespace: Record<string, unknown>,
+  source: ReturnType<typeof scanSource>,
+  fileNodeid: string,
+  baseid: string,
+  kind: 'conftest' | 'module',
+): FixtureDef[] {
+  const defs: FixtureDef[] = [];
+  for (const [exportName, value] of Object.entries(namespace)) {
+    if (!isFixtureDefinition(value)) continue;
+    defs.push({
+      name: value.options.name ?? exportName,
+      fn: value.fn,
+      scope: value.options.scope ?? 'function',
+      autouse: value.options.autouse ?? false,
+      location: `${fileNodeid}:${(source.exportLine(exportName) ?? 0) + 1}`,
+      baseid,
+      kind,
+    });
+  }
+  return defs;
+}
+
+export class ConftestImportError extends Error {
+  constructor(
+    readonly path: string,
+    readonly error: unknown,
+  ) {
+    super(`ImportError while loading conftest '${path}'.`);
+  }
+}

@@ -1,0 +1,313 @@
+// The run loop: setup -> call -> teardown for each item, one report per phase. It emits reports and never formats
+// output; the reporters listen (pytest's runner.py + skipping.py, in one small module).
+
+import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
+import type { ReporterBus } from './bus.js';
+import type { Capture } from './capture.js';
+import { closestMarker, type SessionState } from './builtins.js';
+import type { BuiltinValueFactory, FixtureManager } from './fixtures.js';
+import type { FixtureDef, Item } from './nodes.js';
+import { outcomeKind, type OutcomeException } from './outcomes.js';
+import type { FailureRepr, ItemInfo, LogRecordInfo, Outcome, Phase, SkipRepr, TestReport } from './reports.js';
+import { formatFailure, type TbStyle } from './traceback.js';
+
+export interface RunSettings {
+  tb: TbStyle;
+  verbosity: number;
+  rootdir: string;
+  /** Seconds; 0 means no timeout. `@mark.timeout(n)` overrides it per test. */
+  timeout: number;
+  /** Stop after this many failed or errored tests; 0 = never. */
+  maxfail: number;
+  xfailStrict: boolean;
+  /** Formats one captured log record for the "Captured log" sections. */
+  formatLogRecord(record: LogRecordInfo): string;
+}
+
+const RUNNER_DIR = dirname(fileURLToPath(import.meta.url));
+
+/** Raised into a running phase by Ctrl-C or a termination signal. */
+export class Interrupted extends Error {
+  constructor(readonly kind: 'keyboard' | 'signal', readonly signal?: string) {
+    super(kind === 'keyboard' ? 'KeyboardInterrupt' : `Terminated (${signal})`);
+  }
+}
+
+export class TimeoutFailure extends Error {
+  override name = 'Failed';
+  constructor(seconds: number) {
+    super(`Timeout (>${seconds.toFixed(1)}s)`);
+  }
+}
+
+interface PhaseResult {
+  report: TestReport;
+  /** The phase ended by an interrupt: stop the session after teardown. */
+  interrupted?: Interrupted;
+}
+
+export interface ItemPlan {
+  item: Item;
+  fixtures: readonly FixtureDef[];
+}
+
+export class RunLoop {
+  failures = 0;
+  stopReason: string | undefined;
+  interruptedBy: Interrupted | undefined;
+  private interruptReject: ((reason: Interrupted) => void) | undefined;
+  private interruptPromise: Promise<never> | undefined;
+
+  constructor(
+    private readonly fixtures: FixtureManager,
+    private readonly bus: ReporterBus,
+    private readonly capture: Capture,
+    private readonly state: SessionState,
+    private readonly settings: RunSettings,
+    private readonly builtinValue: BuiltinValueFactory,
+  ) {}
+
+  /** Ends the running phase with an Interrupted error; the loop runs teardowns and stops. */
+  interrupt(reason: Interrupted): void {
+    this.interruptedBy ??= reason;
+    this.interruptReject?.(reason);
+  }
+
+  async run(plans: readonly ItemPlan[]): Promise<void> {
+    for (let i = 0; i < plans.length; i++) {
+      if (this.interruptedBy || this.stopReason) break;
+      const next = plans[i + 1]?.item;
+      await this.runItem(plans[i]!, this.interruptedBy || this.shouldStopAfter() ? undefined : next);
+      if (this.shouldStopAfter()) this.stopReason ??= `stopping after ${this.failures} failures`;
+    }
+    if (this.interruptedBy || this.stopReason) await this.fixtures.teardownAll();
+  }
+
+  private shouldStopAfter(): boolean {
+    return this.settings.maxfail > 0 && this.failures >= this.settings.maxfail;
+  }
+
+  async runItem(plan: ItemPlan, nextItem: Item | undefined): Promise<TestReport[]> {
+    const { item } = plan;
+    const info: ItemInfo = { nodeid: item.nodeid, location: item.location, markers: item.marks.map((m) => m.name) };
+    await this.bus.emit('testStart', info);
+    const sections: Array<[string, string]> = [];
+    const reports: TestReport[] = [];
+    const deadline = this.deadlineFor(item);
+
+    let instance: object | undefined;
+    let args: Record<string, unknown> = {};
+    const setup = await this.phase(item, 'setup', sections, deadline, true, async () => {
+      this.evaluateSkipMarks(item);
+      instance = item.cls ? new item.cls.cls() : undefined;
+      args = await this.fixtures.setup(item, plan.fixtures, instance, this.builtinValue);
+    });
+    reports.push(setup.report);
+    await this.emitReport(setup.report);
+
+    let interrupted = setup.interrupted;
+    if (setup.report.outcome === 'passed' && !interrupted) {
+      const call = await this.phase(item, 'call', sections, deadline, true, async () => {
+        await item.fn.call(instance, args);
+      });
+      reports.push(call.report);
+      await this.emitReport(call.report);
+      interrupted = call.interrupted;
+    }
+
+    const teardown = await this.phase(item, 'teardown', sections, undefined, false, async () => {
+      const errors = await this.fixtures.teardown(item, interrupted ? undefined : nextItem);
+      if (errors.length === 1) throw errors[0];
+      if (errors.length > 1) throw new AggregateError(errors, `${errors.length} errors during teardown: ${errors.map(String).join('; ')}`);
+    });
+    reports.push(teardown.report);
+    await this.emitReport(teardown.report);
+    await this.bus.emit('testFinish', info);
+    return reports;
+  }
+
+  private async emitReport(report: TestReport): Promise<void> {
+    if (report.outcome === 'failed') this.failures++;
+    await this.bus.emit('report', report);
+  }
+
+  private deadlineFor(item: Item): number | undefined {
+    const marker = closestMarker(item, 'timeout');
+    const seconds = marker ? Number(marker.args[0] ?? marker.kwargs.timeout) : this.settings.timeout;
+    if (!Number.isFinite(seconds) || seconds <= 0) return undefined;
+    return Date.now() + seconds * 1000;
+  }
+
+  /** skip / skipif / xfail(run=false) markers, checked at setup like pytest's skipping plugin. */
+  private evaluateSkipMarks(item: Item): void {
+    for (const m of item.marks) {
+      if (m.name === 'skip') {
+        throw new MarkerSkip(String(m.kwargs.reason ?? m.args[0] ?? 'unconditional skip'));
+      }
+      if (m.name === 'skipif') {
+        const conditions = m.args.length ? m.args : [m.kwargs.condition];
+        if (conditions.some((c) => (typeof c === 'function' ? c() : c))) {
+          throw new MarkerSkip(String(m.kwargs.reason ?? 'condition: true'));
+        }
+      }
+    }
+    const xfail = this.xfailMark(item);
+    if (xfail && xfail.run === false) throw new MarkerXfailNotRun(xfail.reason);
+  }
+
+  private xfailMark(item: Item): { reason: string; strict: boolean; raises?: Function; run: boolean } | undefined {
+    for (const m of item.marks) {
+      if (m.name !== 'xfail') continue;
+      const condition = m.args.length ? m.args[0] : (m.kwargs.condition ?? true);
+      if (!(typeof condition === 'function' ? condition() : condition)) continue;
+      return {
+        reason: String(m.kwargs.reason ?? (typeof m.args[1] === 'string' ? m.args[1] : '')),
+        strict: Boolean(m.kwargs.strict ?? this.settings.xfailStrict),
+        raises: m.kwargs.raises as Function | undefined,
+        run: m.kwargs.run !== false,
+      };
+    }
+    return undefined;
+  }
+
+  private async phase(
+    item: Item,
+    phase: Phase,
+    sections: Array<[string, string]>,
+    deadline: number | undefined,
+    interruptible: boolean,
+    body: () => Promise<void>,
+  ): Promise<PhaseResult> {
+    const start = Date.now();
+    const t0 = performance.now();
+    this.capture.begin(item.nodeid, phase);
+    let error: unknown;
+    let interrupted: Interrupted | undefined;
+    try {
+      await this.guard(body(), deadline, interruptible);
+    } catch (e) {
+      error = e;
+      if (e instanceof Interrupted) interrupted = e;
+    }
+    const captured = this.capture.end();
+    const duration = (performance.now() - t0) / 1000;
+    if (captured.out) sections.push([`Captured stdout ${phase}`, captured.out]);
+    if (captured.err) sections.push([`Captured stderr ${phase}`, captured.err]);
+    if (captured.records.length) sections.push([`Captured log ${phase}`, captured.records.map((r) => this.settings.formatLogRecord(r)).join('\n')]);
+    const report = this.buildReport(item, phase, error, start, duration, sections);
+    return { report, interrupted };
+  }
+
+  /** Race the phase against the item's deadline and (except teardown, which must finish) against an interrupt. */
+  private guard(work: Promise<void>, deadline: number | undefined, interruptible: boolean): Promise<void> {
+    this.interruptPromise ??= new Promise<never>((_, reject) => {
+      this.interruptReject = reject;
+    });
+    this.interruptPromise.catch(() => undefined);
+    if (interruptible && this.interruptedBy) return Promise.reject(this.interruptedBy);
+    if (!interruptible && deadline === undefined) return work;
+    const racers: Array<Promise<void>> = interruptible ? [work, this.interruptPromise] : [work];
+    let timer: NodeJS.Timeout | undefined;
+    if (deadline !== undefined) {
+      const seconds = (deadline - Date.now()) / 1000;
+      const total = Math.round((deadline - Date.now()) / 100) / 10;
+      racers.push(
+        new Promise<void>((_, reject) => {
+          timer = setTimeout(() => reject(new TimeoutFailure(total)), Math.max(0, seconds * 1000));
+        }),
+      );
+    }
+    return Promise.race(racers).finally(() => {
+      if (timer) clearTimeout(timer);
+    });
+  }
+
+  private buildReport(item: Item, phase: Phase, error: unknown, start: number, duration: number, sections: Array<[string, string]>): TestReport {
+    let outcome: Outcome = 'passed';
+    let failure: FailureRepr | undefined;
+    let skip: SkipRepr | undefined;
+    let wasxfail: string | undefined;
+    const xfail = phase === 'call' ? this.xfailMark(item) : undefined;
+    const kind = outcomeKind(error);
+
+    if (error instanceof MarkerSkip) {
+      outcome = 'skipped';
+      skip = { reason: error.reason, path: item.module.path, line: item.location.line + 1 };
+    } else if (error instanceof MarkerXfailNotRun) {
+      outcome = 'skipped';
+      wasxfail = `[NOTRUN] ${error.reason}`.trimEnd();
+    } else if (kind === 'skip') {
+      outcome = 'skipped';
+      const site = callSite(error);
+      skip = { reason: (error as OutcomeException).reason, path: site?.path ?? item.module.path, line: site?.line ?? item.location.line + 1 };
+    } else if (kind === 'xfail') {
+      outcome = 'skipped';
+      wasxfail = (error as OutcomeException).reason;
+    } else if (error !== undefined) {
+      if (xfail && !(error instanceof Interrupted) && !(error instanceof TimeoutFailure) && (!xfail.raises || error instanceof (xfail.raises as new () => unknown))) {
+        outcome = 'skipped';
+        wasxfail = xfail.reason;
+      } else {
+        outcome = 'failed';
+        failure = formatFailure(error, { tb: this.settings.tb, rootdir: this.settings.rootdir, verbosity: this.settings.verbosity });
+        if (kind === 'fail' || error instanceof TimeoutFailure) failure = { ...failure, message: `Failed: ${(error as Error).message}` };
+      }
+    } else if (xfail) {
+      if (xfail.strict) {
+        outcome = 'failed';
+        const message = `[XPASS(strict)] ${xfail.reason}`;
+        failure = { message, text: message };
+      } else {
+        wasxfail = xfail.reason;
+      }
+    }
+    const join = (prefix: string) => sections.filter(([name]) => name.startsWith(prefix)).map(([, text]) => text).join('');
+    return {
+      nodeid: item.nodeid,
+      location: item.location,
+      phase,
+      outcome,
+      duration,
+      start,
+      stop: start + duration * 1000,
+      failure,
+      skip,
+      wasxfail,
+      capturedOut: join('Captured stdout'),
+      capturedErr: join('Captured stderr'),
+      capturedLog: sections.filter(([name]) => name.startsWith('Captured log')).map(([, t]) => t).join('\n'),
+      sections: [...sections],
+      userProperties: this.state.userProperties.get(item.nodeid) ?? [],
+      markers: item.marks.map((m) => m.name),
+    };
+  }
+}
+
+class MarkerSkip extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+class MarkerXfailNotRun extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+const FRAME = /\(?((?:file:\/\/)?\/[^():]+):(\d+):\d+\)?$/;
+
+/** The file and line of the innermost frame outside the runner: where skip() was called. */
+export function callSite(error: unknown): { path: string; line: number } | undefined {
+  const stack = (error as Error | undefined)?.stack;
+  if (!stack) return undefined;
+  for (const line of stack.split('\n').slice(1)) {
+    const match = FRAME.exec(line.trim());
+    if (!match) continue;
+    const path = match[1]!.startsWith('file://') ? fileURLToPath(match[1]!) : match[1]!;
+    if (path.startsWith(RUNNER_DIR + '/') || path.includes('/node_modules/')) continue;
+    return { path, line: Number(match[2]) };
+  }
+  return undefined;
+}
