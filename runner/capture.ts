@@ -5,7 +5,23 @@
 // ERROR: that is how code without a logging library logs in Node, and it is what live logging (`log_cli`) shows.
 
 import { format } from 'node:util';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { LogRecordInfo, Phase } from './reports.js';
+
+/** A record with the caller's file and line (pytest's %(filename)s:%(lineno)d). */
+export type LogRecordWithSource = LogRecordInfo & { filename?: string; lineno?: number; pathname?: string };
+
+const CALLER = /\(?((?:file:\/\/)?[^()\s]+):(\d+):\d+\)?$/;
+
+/** The frame that called console.*: the second line of the stack below our wrapper. */
+function callerOf(stack: string | undefined): { filename?: string; lineno?: number; pathname?: string } {
+  const line = stack?.split('\n')[2]?.trim();
+  const match = line ? CALLER.exec(line) : null;
+  if (!match) return {};
+  const pathname = match[1]!.startsWith('file://') ? fileURLToPath(match[1]!) : match[1]!;
+  return { pathname, filename: basename(pathname), lineno: Number(match[2]) };
+}
 
 export type CaptureMode = 'fd' | 'sys' | 'no' | 'tee-sys';
 
@@ -69,7 +85,7 @@ export class Capture {
       console[level] = (...args: unknown[]) => {
         if (!this.active) return original.apply(console, args);
         const [levelNo, levelName] = LEVELS[level];
-        const record: LogRecordInfo = {
+        const record: LogRecordWithSource = {
           nodeid: this.nodeid,
           when: this.when,
           level: levelNo,
@@ -77,6 +93,7 @@ export class Capture {
           message: format(...args),
           created: Date.now(),
           name: 'console',
+          ...callerOf(new Error().stack),
         };
         this.records.push(record);
         this.hooks.onRecord?.(record);

@@ -101,6 +101,8 @@ export interface CollectionFinishInfo {
   items: ItemInfo[];
   /** Number of collection errors. */
   errors: number;
+  /** Lines shown right after the "collected N items" line (pytest_report_collectionfinish), e.g. for --lf. */
+  reportLines?: string[];
   durationS: number;
 }
 
