@@ -31,6 +31,8 @@ interface Running {
   info: ItemInfo;
   phases: Set<Phase>;
   item: Item;
+  /** Epoch ms when the worker reported the test's start: a crash report's duration runs from here. */
+  startedAt: number;
 }
 
 export class IsolatedExecutor {
@@ -85,6 +87,7 @@ export class IsolatedExecutor {
     if (this.options.maxOldSpaceSizeMB) execArgv.push(`--max-old-space-size=${this.options.maxOldSpaceSizeMB}`);
     const child = fork(WORKER_ENTRY, [], { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'], serialization: 'advanced' });
     this.child = child;
+    child.send({ type: 'init', settings: this.settings });
     let stderrTail = '';
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
@@ -109,7 +112,7 @@ export class IsolatedExecutor {
           enqueue(async () => {
             if (event === 'testStart') {
               const info = payload as ItemInfo;
-              running = { info, phases: new Set(), item: byId.get(info.nodeid)! };
+              running = { info, phases: new Set(), item: byId.get(info.nodeid)!, startedAt: Date.now() };
               const seconds = running.item ? this.timeoutFor(running.item) : undefined;
               if (seconds !== undefined) {
                 const grace = this.options.killGraceS ?? 2;
@@ -159,11 +162,12 @@ export class IsolatedExecutor {
     if (!running) await this.bus.emit('testStart', info);
     const phases = running?.phases ?? new Set<Phase>();
     const now = Date.now();
+    const started = running?.startedAt ?? now;
     const base = {
       nodeid: item.nodeid,
       location: item.location,
-      duration: 0,
-      start: now,
+      duration: (now - started) / 1000,
+      start: started,
       stop: now,
       capturedOut: '',
       capturedErr: '',
@@ -173,11 +177,9 @@ export class IsolatedExecutor {
       markers: info.markers,
     };
     const failedPhase: Phase = !phases.has('setup') ? 'setup' : !phases.has('call') ? 'call' : 'teardown';
-    if (failedPhase === 'call' || failedPhase === 'teardown' || failedPhase === 'setup') {
-      await this.bus.emit('report', { ...base, phase: failedPhase, outcome: 'failed', failure });
-      this.failures++;
-    }
-    if (failedPhase !== 'teardown') await this.bus.emit('report', { ...base, phase: 'teardown', outcome: 'passed' });
+    await this.bus.emit('report', { ...base, phase: failedPhase, outcome: 'failed', failure });
+    this.failures++;
+    if (failedPhase !== 'teardown') await this.bus.emit('report', { ...base, duration: 0, start: now, phase: 'teardown', outcome: 'passed' });
     await this.bus.emit('testFinish', info);
   }
 }
@@ -190,6 +192,14 @@ function crashDescription(code: number | null, signal: NodeJS.Signals | null, st
   const heap = /JavaScript heap out of memory|Reached heap limit|Allocation failed - JavaScript heap/.test(stderrTail);
   const how = signal ? signal : `exit code ${code}`;
   const message = heap ? `worker crashed: JavaScript heap out of memory (${how})` : `worker crashed: ${how}`;
-  const tail = stderrTail.trim().split('\n').slice(-20).join('\n');
+  // V8's native stack after a fatal error says nothing about the test; keep the lines a person can act on.
+  const tail = stderrTail
+    .split('\n')
+    .filter((line) => !/^\s*\d+: 0x[0-9a-f]+/.test(line) && !/Native stack trace/.test(line))
+    .join('\n')
+    .trim()
+    .split('\n')
+    .slice(-20)
+    .join('\n');
   return { message, text: tail ? `${message}\n\nLast output of the worker on stderr:\n${tail}` : message };
 }

@@ -1,7 +1,7 @@
 // The CLI on throwaway projects: outcomes, exit codes, fixtures and their teardown order, as a user sees them.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { cleanupProjects, makeProject, run, summaryLine } from './project.ts';
+import { cleanupProjects, makeProject, run, summaryLine } from './project.js';
 
 after(cleanupProjects);
 
