@@ -61,8 +61,12 @@ export function moduleMarks(pytestmark: unknown): Mark[] {
 }
 
 export interface MarkDecorator {
-  /** Apply to a class or method (TC39 decorator call), or to a plain function (`mark.slow(fn)`). */
-  <T>(target: T, context?: unknown): T;
+  /** `@mark.gpu` on a class. */
+  <C extends abstract new (...args: any) => any>(target: C, context: ClassDecoratorContext<C>): void;
+  /** `@mark.gpu` on a method. */
+  <F extends (this: any, ...args: any) => any>(target: F, context: ClassMethodDecoratorContext): void;
+  /** `mark.slow(fn)`: mark a plain function (a module-level test) and return it. */
+  <F extends (...args: any) => any>(target: F): F;
   /** Give arguments: `mark.timeout(30)`, `mark.custom('x', { key: 1 })` (a trailing plain object is the kwargs). */
   (...args: unknown[]): MarkDecorator;
   readonly mark: Mark;
