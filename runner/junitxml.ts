@@ -75,6 +75,14 @@ const FORBIDDEN_XML_CHAR = /[^\t\n\r\x20-\x7E\x80-\uD7FF\uE000-\uFFFD\u{10000}-\
 const HAS_FORBIDDEN_XML_CHAR = /[^\t\n\r\x20-\x7E\x80-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 /** pytest's bin_xml_escape (9.1): forbidden characters become the visible text `#xNN` (not an entity). */
+/**
+ * The traceback as pytest's `str(report.longrepr)`: the terminal's rendering opens with a blank line (the terminal
+ * separates it from the section header), the report's own text does not.
+ */
+function longreprText(failure: { text: string } | undefined): string {
+  return (failure?.text ?? '').replace(/^\n+/, '');
+}
+
 export function binXmlEscape(s: string): string {
   if (!HAS_FORBIDDEN_XML_CHAR.test(s)) return s;
   return s.replace(FORBIDDEN_XML_CHAR, (ch) => {
@@ -343,7 +351,7 @@ export class JunitXmlReporter implements Reporter {
       classname, name, file: report.nodeid.split('::')[0]!, timeS: 0, properties: [], children: [],
     };
     if (report.outcome === 'failed') {
-      testcase.children.push({ tag: 'error', message: 'collection failure', text: report.failure?.text ?? '' });
+      testcase.children.push({ tag: 'error', message: 'collection failure', text: longreprText(report.failure) });
     } else {
       const skip = report.skip ?? { path: report.nodeid, line: 0, reason: '' };
       const tuple = `(${pythonStrRepr(skip.path)}, ${skip.line}, ${pythonStrRepr('Skipped: ' + skip.reason)})`;
@@ -369,7 +377,7 @@ export class JunitXmlReporter implements Reporter {
       } else {
         const reason = report.failure?.message ?? '';
         current.testcase.children.push({
-          tag: 'error', message: `failed on ${report.phase} with "${reason}"`, text: report.failure?.text ?? '',
+          tag: 'error', message: `failed on ${report.phase} with "${reason}"`, text: longreprText(report.failure),
         });
       }
     } else {
@@ -445,7 +453,7 @@ export class JunitXmlReporter implements Reporter {
       current.testcase.children.push({ tag: 'skipped', message: 'xfail-marked test passes unexpectedly', text: 'None' });
       return;
     }
-    current.testcase.children.push({ tag: 'failure', message: report.failure?.message ?? '', text: report.failure?.text ?? '' });
+    current.testcase.children.push({ tag: 'failure', message: report.failure?.message ?? '', text: longreprText(report.failure) });
   }
 
   private appendSkipped(current: OpenTestcase, report: TestReport): void {
