@@ -25,7 +25,8 @@ export async function main(argv: readonly string[], cwd = process.cwd()): Promis
     return await runConfiguredSession(config.config, config.extraOptions);
   } catch (error) {
     if (error instanceof UsageError) {
-      writeErr(`ERROR: ${error.message}\n`);
+      // pytest's form: the message, then an empty line (`tw.line(f"ERROR: {msg}\n")`).
+      writeErr(`ERROR: ${error.message}\n\n`);
       return ExitCode.USAGE_ERROR;
     }
     if (error instanceof ConftestImportError) {

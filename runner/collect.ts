@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { UsageError } from './exit-codes.js';
+import { matchNodeId, moduleTree, normalizeCollectionArguments, NodeIdNotFound, notFoundMessage, resolveCollectionArgument, type CollectionArgument } from './collection-args.js';
 import { isFixtureDefinition, methodFixtureOptions } from './fixture-def.js';
 import { matchesFilePattern, matchesPrefixOrGlob, fnmatch } from './glob.js';
 import { classMarks, moduleMarks, ownMarks, type Mark } from './marks.js';
@@ -39,15 +39,11 @@ export function toPosix(path: string): string {
   return sep === '/' ? path : path.split(sep).join('/');
 }
 
-interface Target {
-  arg: string;
-  path: string;
-  /** Names after the path: class, then test (with an optional [param id]). */
-  parts: string[];
-}
-
-/** Split `a/b.ts::C::t[x]` into the path and the names, and check that the path exists (pytest's first error). */
-export function parseTargets(options: CollectOptions): Target[] {
+/**
+ * The positional arguments (or testpaths, or the invocation directory), each checked and split into path, names and
+ * parametrization, with arguments another one already covers dropped (pytest's first errors come from here).
+ */
+export function parseTargets(options: CollectOptions): CollectionArgument[] {
   let args = options.args;
   let base = options.invocationDir;
   if (args.length === 0) {
@@ -58,14 +54,7 @@ export function parseTargets(options: CollectOptions): Target[] {
       args = ['.'];
     }
   }
-  const targets: Target[] = [];
-  for (const arg of args) {
-    const [pathPart, ...parts] = arg.split('::');
-    const path = resolve(base, pathPart!);
-    if (!existsSync(path)) throw new UsageError(`file or directory not found: ${arg}`);
-    targets.push({ arg, path, parts });
-  }
-  return targets;
+  return normalizeCollectionArguments(args.map((arg, index) => resolveCollectionArgument(arg, base, index)));
 }
 
 function expandTestpaths(testpaths: readonly string[], rootdir: string): string[] {
@@ -106,26 +95,50 @@ export class Collector {
     const items: Item[] = [];
     const seen = new Set<string>();
     const notFound: string[] = [];
-    for (const target of targets) {
-      const files = statSync(target.path).isDirectory() ? this.walk(target.path) : [target.path];
-      if (target.parts.length > 0 && statSync(target.path).isDirectory()) {
-        notFound.push(`not found: ${target.path}::${target.parts.join('::')}\n(no match in any of [<Dir ${basename(target.path)}>])`);
-        continue;
-      }
-      for (const file of files) {
-        const mod = await this.module(file);
-        if (!('namespace' in mod)) continue; // a collection error, recorded once
-        const moduleItems = this.itemsOf(mod);
-        const selected = target.parts.length ? this.matchParts(mod, moduleItems, target, notFound) : moduleItems;
-        for (const item of selected) {
-          if (!seen.has(item.nodeid)) {
-            seen.add(item.nodeid);
-            items.push(item);
-          }
+    // pytest still counts the tests that node ids named directly when another node id fails.
+    const namedDirectly = new Set<string>();
+    const add = (found: readonly Item[]) => {
+      for (const item of found) {
+        if (!seen.has(item.nodeid)) {
+          seen.add(item.nodeid);
+          items.push(item);
         }
       }
+    };
+    for (const target of targets) {
+      if (statSync(target.path).isDirectory()) {
+        for (const file of this.walk(target.path)) {
+          const mod = await this.module(file);
+          if ('namespace' in mod) add(this.itemsOf(mod));
+        }
+        continue;
+      }
+      if (!TS_FILE.test(target.path)) {
+        // No collector takes this file: pytest looks for it among its directory's children and finds nothing.
+        notFound.push(notFoundMessage(target, [{ name: '', repr: `<Dir ${basename(dirname(target.path))}>`, items: [] }]));
+        continue;
+      }
+      const mod = await this.module(target.path);
+      if (!('namespace' in mod)) {
+        // The import error is a collection error of its own; names inside the module cannot be looked up.
+        if (target.parts.length > 0) notFound.push(notFoundMessage(target, []));
+        continue;
+      }
+      const moduleItems = this.itemsOf(mod);
+      if (target.parts.length === 0) {
+        add(moduleItems);
+        continue;
+      }
+      const classNames = Object.keys(mod.namespace).filter((name) => isClass(mod.namespace[name]) && matchesPrefixOrGlob(name, this.options.pythonClasses));
+      const tree = moduleTree(basename(mod.path), moduleItems, classNames);
+      const { matched, missedIn } = matchNodeId(tree, target.parts, target.parametrization);
+      if (matched.length === 0) notFound.push(notFoundMessage(target, missedIn));
+      for (const node of matched) {
+        if (!node.children) for (const item of node.items) namedDirectly.add(item.nodeid);
+        add(node.items);
+      }
     }
-    if (notFound.length > 0) throw new UsageError(notFound.join('\nERROR: '));
+    if (notFound.length > 0) throw new NodeIdNotFound(notFound, namedDirectly.size);
     return { items, errors: this.errors, warnings: this.warnings, conftests: await this.loadedConftests() };
   }
 
@@ -352,43 +365,6 @@ export class Collector {
     const parts = mod.nodeid.split('/');
     return parts.slice(0, -1).filter((p) => p !== '..' && p !== '.' && p !== '');
   }
-
-  /** Items a node id selects inside one module, or a pytest-style not-found message. */
-  private matchParts(mod: ModuleNode, items: Item[], target: Target, notFound: string[]): Item[] {
-    const [first, second, ...rest] = target.parts;
-    const base = (s: string | undefined) => (s ?? '').replace(/\[.*$/s, '');
-    const fail = (container: string) =>
-      notFound.push(`not found: ${target.path}::${target.parts.map(base).join('::')}\n(no match in any of [${container}])`);
-    const moduleName = `<Module ${basename(mod.path)}>`;
-    if (rest.length === 1 && rest[0] === '' && matchName(items.filter((i) => i.cls?.name === first), second ?? '').length > 0) {
-      notFound.push(`found no collectors for ${target.path}::${target.parts.join('::')}`);
-      return [];
-    }
-    if (rest.length > 0 || first === '') {
-      fail(moduleName);
-      return [];
-    }
-    const inClass = items.filter((i) => i.cls?.name === first);
-    if (inClass.length > 0 || (first !== undefined && second !== undefined)) {
-      if (second === undefined) return inClass;
-      if (second === '') {
-        fail(`<Class ${first}>`);
-        return [];
-      }
-      const matched = matchName(inClass, second);
-      if (matched.length === 0) fail(inClass.length ? `<Class ${first}>` : moduleName);
-      return matched;
-    }
-    const isClassName = typeof mod.namespace[first!] === 'function' && isClass(mod.namespace[first!]);
-    if (isClassName) return []; // a class that yields no items (a harness): nothing selected, no error
-    const matched = matchName(items.filter((i) => !i.cls), first!);
-    if (matched.length === 0) fail(moduleName);
-    return matched;
-  }
-}
-
-function matchName(items: Item[], wanted: string): Item[] {
-  return wanted.includes('[') ? items.filter((i) => i.name === wanted) : items.filter((i) => i.originalName === wanted);
 }
 
 function basename(path: string): string {

@@ -107,7 +107,9 @@ export class FixtureManager {
         problems.push({ location: def.location, nodeid: item.nodeid, message: `fixture dependency cycle: ${cycle}` });
         return;
       }
-      if (requester && SCOPE_RANK[def.scope] > SCOPE_RANK[requester.scope]) {
+      // pytest's `request` is scope-agnostic: a fixture of any scope may ask for it.
+      const anyScope = def.kind === 'builtin' && def.name === 'request';
+      if (requester && !anyScope && SCOPE_RANK[def.scope] > SCOPE_RANK[requester.scope]) {
         problems.push({
           location: requester.location,
           nodeid: item.nodeid,

@@ -8,6 +8,7 @@ import { unknownKeyWarnings, initialPaths } from './config.js';
 import type { ExtraOptionSpec } from './args.js';
 import { ReporterBus } from './bus.js';
 import { compileKeywordOption, compileMarkOption, ExpressionError, formatExpressionError, type Expression } from './expression.js';
+import { NodeIdNotFound } from './collection-args.js';
 import { selectItems } from './select.js';
 import { Session, type SessionSettings } from './session.js';
 import { TerminalReporter } from './terminal.js';
@@ -20,7 +21,7 @@ import { IsolatedExecutor } from './isolation.js';
 import { buildLogFormatter, type WorkerSettings } from './worker-protocol.js';
 import { unregisteredMark } from './markers.js';
 import { CacheProvider } from './cacheprovider.js';
-import type { Item } from './nodes.js';
+import type { CollectionError, Item } from './nodes.js';
 import { VERSION } from './version.js';
 
 /** The executor of the selected items: the in-process run loop or isolated worker processes. */
@@ -102,12 +103,18 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
     await bus.emit('sessionFinish', info);
     return exitCode;
   };
-  const usageErrorAfterStart = async (error: UsageError, collected = 0) => {
-    await bus.emit('collectionFinish', { collected, deselected: 0, items: [], errors: 0, durationS: 0 });
+  const usageErrorAfterStart = async (error: UsageError, collected = 0, reports: readonly CollectReport[] = []) => {
+    for (const report of reports) await bus.emit('collectReport', report);
+    await bus.emit('collectionFinish', { collected, deselected: 0, items: [], errors: reports.length, durationS: 0 });
     await finish(ExitCode.USAGE_ERROR);
     process.stderr.write(`ERROR: ${error.message}\n\n`);
     return ExitCode.USAGE_ERROR;
   };
+
+  function importErrorReport(e: CollectionError): CollectReport {
+    const failure = formatFailure(e.error, { tb: args.tb === 'auto' ? 'short' : args.tb, rootdir: config.rootdir, verbosity: args.verbose });
+    return { nodeid: e.nodeid, outcome: 'failed', failure };
+  }
 
   // Conftests first: they add header lines (reportHeader) and may fail to import (a usage error, as in pytest).
   const conftests = await session.collector.initialConftests();
@@ -139,16 +146,14 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
   try {
     result = await session.collect();
   } catch (error) {
+    // pytest still shows the import errors it met and counts the tests that node ids named before it gives up.
+    if (error instanceof NodeIdNotFound) return usageErrorAfterStart(error, error.collected, session.collector.errors.map(importErrorReport));
     if (error instanceof UsageError) return usageErrorAfterStart(error);
     throw error;
   }
   for (const w of result.warnings) await bus.emit('warning', { message: w.message, category: 'PytestCollectionWarning', location: w.location });
 
-  const collectReports: CollectReport[] = result.errors.map((e) => ({
-    nodeid: e.nodeid,
-    outcome: 'failed',
-    failure: formatFailure(e.error, { tb: args.tb === 'auto' ? 'short' : args.tb, rootdir: config.rootdir, verbosity: args.verbose }),
-  }));
+  const collectReports: CollectReport[] = result.errors.map(importErrorReport);
   let items: Item[] = result.items;
   if (config.ini.strictMarkers) {
     const registered = new Set(config.ini.markers.map((m) => m.name));
@@ -164,18 +169,12 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
     items = items.filter((i) => !broken.has(i.module.nodeid));
   }
 
-  // Selection: -k / -m errors come after node-id errors, -k before -m (pytest's order).
-  let keyword: Expression | null = null;
-  let markexpr: Expression | null = null;
-  try {
-    keyword = compileOption('-k', args.keyword, compileKeywordOption);
-    markexpr = compileOption('-m', args.markexpr, compileMarkOption);
-  } catch (error) {
-    if (error instanceof UsageError) return usageErrorAfterStart(error, items.length);
-    throw error;
-  }
+  // Selection: -k / -m errors come after node-id errors. pytest compiles AND evaluates -k before it compiles -m, so
+  // a -k call error (raised while evaluating) beats an -m syntax error; selectItems compiles -m lazily for that.
   let selection;
   try {
+    const keyword = compileOption('-k', args.keyword, compileKeywordOption);
+    const markexpr = () => compileOption('-m', args.markexpr, compileMarkOption);
     selection = selectItems(items, { deselect: args.deselect, keyword, markexpr });
   } catch (error) {
     if (error instanceof UsageError) return usageErrorAfterStart(error, items.length);

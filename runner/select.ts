@@ -7,7 +7,8 @@ import type { Item } from './nodes.js';
 export interface Selection {
   deselect: readonly string[];
   keyword: Expression | null;
-  markexpr: Expression | null;
+  /** A function when compiling it must wait until -k has been evaluated (pytest's error order). */
+  markexpr: Expression | null | (() => Expression | null);
 }
 
 export interface SelectResult {
@@ -15,27 +16,27 @@ export interface SelectResult {
   deselected: Item[];
 }
 
-export function selectItems(items: readonly Item[], selection: Selection): SelectResult {
-  const selected: Item[] = [];
+/** --deselect, then -k over what is left, then -m over what is left after that: pytest's three passes. */
+export function selectItems(items: readonly Item[], { deselect, keyword, markexpr }: Selection): SelectResult {
   const deselected: Item[] = [];
-  for (const item of items) {
-    if (isSelected(item, selection)) selected.push(item);
-    else deselected.push(item);
-  }
+  const keep = (pass: (item: Item) => boolean) => (list: readonly Item[]) => {
+    const kept: Item[] = [];
+    for (const item of list) (pass(item) ? kept : deselected).push(item);
+    return kept;
+  };
+  // A plain string prefix, no normalisation, no `::` boundary: exactly what pytest does.
+  let selected = keep((item) => !deselect.some((prefix) => item.nodeid.startsWith(prefix)))(items);
+  if (keyword) selected = keep((item) => matchesKeyword(keyword, item))(selected);
+  const marks = typeof markexpr === 'function' ? markexpr() : markexpr;
+  if (marks) selected = keep((item) => marks.evaluate(markMatcher(item.marks)))(selected);
   return { selected, deselected };
 }
 
-function isSelected(item: Item, { deselect, keyword, markexpr }: Selection): boolean {
-  // A plain string prefix, no normalisation, no `::` boundary: exactly what pytest does.
-  for (const prefix of deselect) if (item.nodeid.startsWith(prefix)) return false;
-  if (keyword) {
-    try {
-      if (!keyword.evaluate(keywordMatcher(item.keywords))) return false;
-    } catch (error) {
-      if (error instanceof KeywordCallError) throw new UsageError(error.message);
-      throw error;
-    }
+function matchesKeyword(keyword: Expression, item: Item): boolean {
+  try {
+    return keyword.evaluate(keywordMatcher(item.keywords));
+  } catch (error) {
+    if (error instanceof KeywordCallError) throw new UsageError(error.message);
+    throw error;
   }
-  if (markexpr && !markexpr.evaluate(markMatcher(item.marks))) return false;
-  return true;
 }
