@@ -55,6 +55,33 @@ export async function load(url, context, nextLoad) {
   return { format, source: code, shortCircuit: true };
 }
 
+function transformOptions(filename, format) {
+  return {
+    loader: filename.endsWith('x') ? 'tsx' : 'ts',
+    format: format === 'commonjs' ? 'cjs' : 'esm',
+    target: 'node20',
+    sourcemap: 'inline',
+    sourcefile: pathToFileURL(filename).href,
+    // Standard (TC39) decorators, lowered by esbuild: Node 20 has no native decorators.
+    tsconfigRaw: { compilerOptions: { experimentalDecorators: false, useDefineForClassFields: true } },
+  };
+}
+
+/**
+ * esbuild reports a syntax error as "Transform failed" with its own internals on the stack. A user wants the file,
+ * line and column, as Python's SyntaxError gives them: build that, with no stack frames to wade through.
+ */
+function syntaxErrorFrom(error, filename) {
+  const first = Array.isArray(error?.errors) ? error.errors[0] : undefined;
+  if (!first) return error;
+  const where = first.location ? `${filename}:${first.location.line}:${first.location.column + 1}` : filename;
+  const lineText = first.location?.lineText;
+  const caret = first.location ? `${' '.repeat(first.location.column)}^` : '';
+  const syntaxError = new SyntaxError(`${first.text}\n  File "${where}"${lineText !== undefined ? `\n    ${lineText}\n    ${caret}` : ''}`);
+  syntaxError.stack = `SyntaxError: ${syntaxError.message}`;
+  return syntaxError;
+}
+
 function isRelative(specifier) {
   return specifier.startsWith('./') || specifier.startsWith('../');
 }
@@ -71,15 +98,12 @@ async function transformCached(filename, source, format) {
   }
   esbuildPromise ??= import('esbuild');
   const esbuild = await esbuildPromise;
-  const result = await esbuild.transform(source, {
-    loader: filename.endsWith('x') ? 'tsx' : 'ts',
-    format: format === 'commonjs' ? 'cjs' : 'esm',
-    target: 'node20',
-    sourcemap: 'inline',
-    sourcefile: pathToFileURL(filename).href,
-    // Standard (TC39) decorators, lowered by esbuild: Node 20 has no native decorators.
-    tsconfigRaw: { compilerOptions: { experimentalDecorators: false, useDefineForClassFields: true } },
-  });
+  let result;
+  try {
+    result = await esbuild.transform(source, transformOptions(filename, format));
+  } catch (error) {
+    throw syntaxErrorFrom(error, filename);
+  }
   if (cached) {
     // Write to a private temporary name and rename, so parallel workers never read half a file.
     const tmp = `${cached}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;

@@ -1,10 +1,11 @@
 // --lf / --ff / --nf / --cache-clear with a cache directory of its own (pytest's cacheprovider), off under
 // `-p no:cacheprovider`. The layout is pytest's: <cache_dir>/v/cache/lastfailed and .../nodeids, JSON.
 
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Options } from './args.js';
 import { writeFileAtomicSync } from './atomic-write.js';
+import { makeDirs } from './make-dirs.js';
 import type { Item } from './nodes.js';
 import type { CollectReport, Reporter, TestReport } from './reports.js';
 
@@ -40,12 +41,12 @@ export class CacheProvider implements Reporter {
     try {
       const dir = join(this.dir, 'v', 'cache');
       if (!existsSync(this.dir)) {
-        mkdirSync(this.dir, { recursive: true });
+        makeDirs(this.dir);
         // Same courtesy files pytest writes, so tools and .gitignore treat the directory alike.
         writeFileSync(join(this.dir, '.gitignore'), '# Created by pytest-ts automatically.\n*\n');
         writeFileSync(join(this.dir, 'README.md'), '# pytest-ts cache directory #\n\nThis directory contains data from pytest-ts\'s cache plugin (--lf, --ff, --nf).\n\n**Do not** commit this to version control.\n');
       }
-      mkdirSync(dir, { recursive: true });
+      makeDirs(dir);
       writeFileAtomicSync(join(dir, key), JSON.stringify(value, null, 2), { fsyncDir: false });
     } catch {
       // A read-only checkout still runs tests; pytest warns here, the cache is only a convenience.

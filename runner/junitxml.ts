@@ -5,8 +5,9 @@
 // splits into two testcases); `renderJunitXml` is a pure function from those records to the document, serialising
 // the way Python's ElementTree does. The file is written once, atomically, when the session finishes.
 import { hostname as osHostname, homedir } from 'node:os';
-import { mkdirSync, statSync, closeSync, openSync, unlinkSync, constants as fsConstants } from 'node:fs';
+import { statSync, closeSync, openSync, unlinkSync, constants as fsConstants } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { makeDirs } from './make-dirs.js';
 import type { CollectReport, Reporter, SessionFinishInfo, SessionStartInfo, TestReport } from './reports.js';
 import { UsageError } from './exit-codes.js';
 import { tempPathFor, writeFileAtomicSync } from './atomic-write.js';
@@ -276,7 +277,7 @@ function reasonOf(error: unknown): string {
 export function checkJunitPath(path: string): void {
   const target = resolveJunitPath(path);
   try {
-    mkdirSync(dirname(target), { recursive: true });
+    makeDirs(dirname(target));
     if (statSync(target, { throwIfNoEntry: false })?.isDirectory()) {
       throw Object.assign(new Error('it is a directory'), { code: 'EISDIR' });
     }
@@ -395,7 +396,7 @@ export class JunitXmlReporter implements Reporter {
   sessionFinish(info: SessionFinishInfo): void {
     const document = this.document(info);
     try {
-      mkdirSync(dirname(this.path), { recursive: true });
+      makeDirs(dirname(this.path));
       writeFileAtomicSync(this.path, renderJunitXml(document));
     } catch (error) {
       throw new Error(`--junitxml: cannot write ${this.path}: ${reasonOf(error)}`, { cause: error });

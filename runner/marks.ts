@@ -91,7 +91,7 @@ function makeDecorator(mark: Mark): MarkDecorator {
       return undefined; // keep the class or method as it is
     }
     // pytest's rule: a single callable argument and no kwargs means "decorate this".
-    if (args.length === 1 && typeof args[0] === 'function' && !isMarkDecorator(args[0]) && mark.args.length === 0 && Object.keys(mark.kwargs).length === 0) {
+    if (args.length === 1 && typeof args[0] === 'function' && !isMarkDecorator(args[0])) {
       storeMark(args[0] as object, mark);
       return args[0];
     }

@@ -30,7 +30,7 @@ export const DURABLE_STEPS: readonly DurableStep[] = ['mkdir', 'open', 'write', 
 
 /** The part of node:fs that the durable writer uses. `node:fs` itself satisfies it; FaultyFs wraps it. */
 export interface FsLayer {
-  mkdirSync(path: string, options: { recursive: true; mode: number }): string | undefined;
+  mkdirSync(path: string, options: { mode: number }): string | undefined;
   lstatSync(path: string): nodeFs.Stats;
   chmodSync(path: string, mode: number): void;
   openSync(path: string, flags: number, mode?: number): number;
@@ -149,7 +149,16 @@ export function readFileNoFollow(path: string): Buffer {
 export function ensurePrivateDirectory(dir: string, dirMode = 0o700, fs: FsLayer = nodeFs, target = dir): void {
   let stats = lstatOrUndefined(fs, dir);
   if (!stats) {
-    fs.mkdirSync(dir, { recursive: true, mode: dirMode });
+    // Level by level, not `recursive: true`: Node's recursive mkdir spins forever under /proc.
+    const missing: string[] = [];
+    for (let level = dir; !lstatOrUndefined(fs, level) && dirname(level) !== level; level = dirname(level)) missing.unshift(level);
+    for (const level of missing) {
+      try {
+        fs.mkdirSync(level, { mode: dirMode });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+    }
     fs.chmodSync(dir, dirMode); // mkdir's mode is masked by the umask
     stats = fs.lstatSync(dir);
   }
@@ -302,7 +311,7 @@ export class FaultyFs implements FsLayer {
     return this.fired;
   }
 
-  mkdirSync(path: string, options: { recursive: true; mode: number }): string | undefined {
+  mkdirSync(path: string, options: { mode: number }): string | undefined {
     return this.step('mkdir', 'mkdir', path, () => this.base.mkdirSync(path, options));
   }
   lstatSync(path: string): nodeFs.Stats {

@@ -172,10 +172,16 @@ const TABLE: readonly BadInput[] = [
   },
   {
     name: 'a suite with a syntax error',
-    files: { 'test_bad.ts': 'export function test_broken( {\n' },
+    files: { 'test_bad.ts': 'export function test_ok() {}\nexport function test_broken() { const x = ; }\n' },
     argv: [],
     exit: 2,
-    stdout: ['_________________________ ERROR collecting test_bad.ts _________________________', 'E   Error: Transform failed with 1 error:', INTERRUPTED, '=============================== 1 error in <t> ==============================='],
+    stdout: [
+      '_________________________ ERROR collecting test_bad.ts _________________________',
+      'E   SyntaxError: Unexpected ";"',
+      'ERROR test_bad.ts - SyntaxError: Unexpected ";"',
+      INTERRUPTED,
+      '=============================== 1 error in <t> ===============================',
+    ],
     notRun: true,
   },
   {
