@@ -2,7 +2,7 @@
 // take their numbers from here, so the matrix, the code and the validator cannot drift apart.
 
 import { readFileSync } from 'node:fs';
-import yaml from 'js-yaml';
+import { load as loadYaml } from 'js-yaml';
 import { mark, type MarkDecorator } from '../../runner/index.js';
 
 export interface Scenario {
@@ -33,7 +33,7 @@ export const SCENARIOS_PATH = new URL('../scenarios.yaml', import.meta.url);
 let matrix: ScenarioMatrix | undefined;
 
 export function loadScenarios(): ScenarioMatrix {
-  matrix ??= yaml.load(readFileSync(SCENARIOS_PATH, 'utf8')) as ScenarioMatrix;
+  matrix ??= loadYaml(readFileSync(SCENARIOS_PATH, 'utf8')) as ScenarioMatrix;
   return matrix;
 }
 
