@@ -33,6 +33,7 @@ import {
   parseArgs, parseArgsLenient, type ExtraOptionSpec, type IsolationMode, type Options,
 } from './args.js';
 import { UsageError } from './exit-codes.js';
+import { PACKAGE_ROOT } from './paths.js';
 import { fnmatch } from './glob.js';
 import { IniError, parseIni, parsePythonFloat, parsePythonInt, pyRepr, pyStrip, shlexSplit, shownRaw } from './ini.js';
 
@@ -223,7 +224,7 @@ type TomlTable = Record<string, unknown>;
 function parseToml(path: string): { table: TomlTable; text: string } {
   const text = readText(path);
   // smol-toml costs ~6 ms through require and ~18 ms through import: load it only when a TOML file is read.
-  const toml = createRequire(import.meta.url)('smol-toml') as typeof import('smol-toml');
+  const toml = createRequire(`${PACKAGE_ROOT}/package.json`)('smol-toml') as typeof import('smol-toml');
   try {
     return { table: toml.parse(text, { integersAsBigInt: 'asNeeded' }) as TomlTable, text };
   } catch (error) {

@@ -4,8 +4,8 @@
 // code and the JUnit file stay complete. A test stuck in a synchronous loop is stopped by killing its child.
 
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { ReporterBus } from './bus.js';
+import { PACKAGE_ROOT, WORKER_ENTRY } from './paths.js';
 import type { Item } from './nodes.js';
 import type { FailureRepr, ItemInfo, Phase, Reporter, TestReport } from './reports.js';
 import type { ItemPlan } from './run.js';
@@ -23,8 +23,7 @@ export interface IsolationOptions {
   killGraceS?: number;
 }
 
-const WORKER_ENTRY = fileURLToPath(new URL('./worker.ts', import.meta.url));
-const REGISTER = fileURLToPath(new URL('../bin/register.js', import.meta.url));
+const REGISTER = `${PACKAGE_ROOT}/bin/register.js`;
 const STDERR_TAIL = 16 * 1024;
 
 interface Running {

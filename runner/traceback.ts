@@ -7,6 +7,7 @@ import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import type { FailureRepr } from './reports.js';
+import { RUNNER_DIR } from './paths.js';
 
 export type TbStyle = 'auto' | 'long' | 'short' | 'line' | 'native' | 'no';
 
@@ -46,7 +47,6 @@ const MAX_CHAIN = 16;
 const TRUNCATE_MAX_LINES = 8;
 const TRUNCATE_MAX_CHARS = 8 * 80;
 
-const RUNNER_DIR = dirname(fileURLToPath(import.meta.url));
 /**
  * pytest-ts's own code: the runner, and bin/ whose top-level `await main()` shows up as the outermost async frame.
  * Frames there are hidden, as pytest cuts its own frames above the test function.
