@@ -8,6 +8,7 @@ import { matchesPrefixOrGlob } from './glob.js';
 import type { Mark } from './marks.js';
 import { selectItems } from './select.js';
 import { main } from './cli.js';
+import { conftestOptions } from './conftest-options.js';
 
 export { loadConfig, type Config } from './config.js';
 export type { Reporter, TestReport, CollectReport } from './reports.js';
@@ -46,7 +47,10 @@ export interface CollectionResult {
  * Throws UsageError for bad arguments, paths, node ids or expressions.
  */
 export async function collect(argv: readonly string[] = [], cwd = process.cwd()): Promise<CollectionResult> {
-  const config = loadConfig(argv, cwd, [], { lenient: true });
+  // Two loads, as the CLI does: conftest files may declare options (`--device cuda`).
+  const first = loadConfig(argv, cwd, [], { lenient: true });
+  const extra = await conftestOptions(first);
+  const config = extra.length > 0 || first.unknownFlags.length > 0 ? loadConfig(argv, cwd, extra) : first;
   const collector = new Collector({
     rootdir: config.rootdir,
     invocationDir: config.invocationDir,

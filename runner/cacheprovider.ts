@@ -9,6 +9,8 @@ import { makeDirs } from './make-dirs.js';
 import type { Item } from './nodes.js';
 import type { CollectReport, Reporter, TestReport } from './reports.js';
 
+const plural = (n: number) => `${n} failure${n === 1 ? '' : 's'}`;
+
 export class CacheProvider implements Reporter {
   private readonly dir: string;
   private readonly lastfailed: Record<string, true>;
@@ -53,24 +55,27 @@ export class CacheProvider implements Reporter {
     }
   }
 
-  /** Apply --lf / --ff / --nf to the selected items. Items --lf leaves out count as deselected. */
-  reorder(selected: Item[], _all: readonly Item[]): Item[] {
-    for (const item of selected) this.seenNodeids.add(item.nodeid);
-    const failed = selected.filter((i) => this.lastfailed[i.nodeid] || this.lastfailed[i.module.nodeid]);
-    const plural = (n: number) => `${n} failure${n === 1 ? '' : 's'}`;
-    if (this.options.lf) {
-      if (failed.length > 0) {
-        this.collectionLine = `run-last-failure: rerun previous ${plural(failed.length)}`;
-        return failed;
-      }
-      if (this.options.lfnf === 'none') {
-        this.collectionLine = 'run-last-failure: no previously failed tests, deselecting all items.';
-        return [];
-      }
-      this.collectionLine = 'run-last-failure: no previously failed tests, not deselecting items.';
-      return selected;
+  /** --lf: only the tests that failed last time (all of them when none did, unless --lfnf=none). */
+  filterCollected(items: Item[]): Item[] {
+    if (!this.options.lf) return items;
+    const failed = items.filter((i) => this.lastfailed[i.nodeid] || this.lastfailed[i.module.nodeid]);
+    if (failed.length > 0) {
+      this.collectionLine = `run-last-failure: rerun previous ${plural(failed.length)}`;
+      return failed;
     }
+    if (this.options.lfnf === 'none') {
+      this.collectionLine = 'run-last-failure: no previously failed tests, deselecting all items.';
+      return [];
+    }
+    this.collectionLine = 'run-last-failure: no previously failed tests, not deselecting items.';
+    return items;
+  }
+
+  /** --ff: last failures first; --nf: tests new since the last run first. */
+  reorder(selected: Item[]): Item[] {
+    for (const item of selected) this.seenNodeids.add(item.nodeid);
     if (this.options.ff) {
+      const failed = selected.filter((i) => this.lastfailed[i.nodeid] || this.lastfailed[i.module.nodeid]);
       if (failed.length > 0) {
         this.collectionLine = `run-last-failure: rerun previous ${plural(failed.length)} first`;
         return [...failed, ...selected.filter((i) => !failed.includes(i))];

@@ -2,10 +2,10 @@
 // error turns into a single `ERROR: ...` line on stderr.
 
 import { UsageError, ExitCode } from './exit-codes.js';
-import type { OptionSpec } from './index.js';
 import { loadConfig, type Config } from './config.js';
 import { helpText, type ExtraOptionSpec } from './args.js';
-import { Collector, ConftestImportError } from './collect.js';
+import { ConftestImportError } from './collect.js';
+import { conftestOptions } from './conftest-options.js';
 import { formatFailure } from './traceback.js';
 import { formatMarkersList } from './terminal-format.js';
 import { runConfiguredSession } from './orchestrate.js';
@@ -17,8 +17,25 @@ function writeErr(text: string): void {
   process.stderr.write(text);
 }
 
+let pipeGuardInstalled = false;
+
+/**
+ * `pytest-ts ... | head` closes our stdout early. The rest of the output has nowhere to go, which is not an error
+ * of the run: drop it instead of dying on an unhandled EPIPE.
+ */
+function ignoreClosedPipes(): void {
+  if (pipeGuardInstalled) return;
+  pipeGuardInstalled = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
+}
+
 /** Runs pytest-ts with these arguments; resolves to the exit code. Never throws. */
 export async function main(argv: readonly string[], cwd = process.cwd()): Promise<number> {
+  ignoreClosedPipes();
   try {
     const config = await configure(argv, cwd);
     if (typeof config === 'number') return config;
@@ -67,25 +84,4 @@ async function configure(argv: readonly string[], cwd: string): Promise<Configur
     return ExitCode.OK;
   }
   return { config, extraOptions };
-}
-
-async function conftestOptions(config: Config): Promise<ExtraOptionSpec[]> {
-  const collector = new Collector({
-    rootdir: config.rootdir,
-    invocationDir: config.invocationDir,
-    args: config.args.paths,
-    testpaths: config.ini.testpaths,
-    pythonFiles: config.ini.pythonFiles,
-    pythonClasses: config.ini.pythonClasses,
-    pythonFunctions: config.ini.pythonFunctions,
-    norecursedirs: config.ini.norecursedirs,
-  });
-  const specs: ExtraOptionSpec[] = [];
-  for (const conftest of await collector.initialConftests()) {
-    const declared = conftest.namespace.options;
-    if (declared === undefined) continue;
-    if (!Array.isArray(declared)) throw new UsageError(`${conftest.path}: 'options' must be an array of option specs`);
-    for (const spec of declared as OptionSpec[]) specs.push(spec);
-  }
-  return specs;
 }

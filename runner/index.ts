@@ -8,6 +8,8 @@ export { mark, type Mark, type MarkDecorator, type MarkGenerator } from './marks
 export { fixture, type FixtureDefinition, type FixtureOptions, type Scope } from './fixture-def.js';
 export { skip, fail, xfail, Skipped, Failed, XFailed } from './outcomes.js';
 export { param, type ParameterSet } from './parametrize.js';
+/** Throw from a conftest hook or fixture for a configuration mistake: one `ERROR:` line and exit 4 (pytest.UsageError). */
+export { UsageError } from './exit-codes.js';
 export type { FixtureRequest, RequestConfig, TmpPathFactory } from './builtins.js';
 
 /** The value a fixture definition provides, for typing the object a test destructures. */

@@ -168,6 +168,11 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
     }
     items = items.filter((i) => !broken.has(i.module.nodeid));
   }
+  // --lf keeps only the last failures, at collection (pytest does not count the others as collected or deselected).
+  const collectedCount = result.items.length;
+  const lastFailedOnly = cache ? cache.filterCollected(items) : items;
+  const droppedByLf = items.length - lastFailedOnly.length;
+  items = lastFailedOnly;
 
   // Selection: -k / -m errors come after node-id errors. pytest compiles AND evaluates -k before it compiles -m, so
   // a -k call error (raised while evaluating) beats an -m syntax error; selectItems compiles -m lazily for that.
@@ -180,8 +185,8 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
     if (error instanceof UsageError) return usageErrorAfterStart(error, items.length);
     throw error;
   }
-  let selected = cache ? cache.reorder(selection.selected, items) : selection.selected;
-  const deselectedCount = selection.deselected.length + (selection.selected.length - selected.length);
+  const selected = cache ? cache.reorder(selection.selected) : selection.selected;
+  const deselectedCount = selection.deselected.length;
 
   // The whole fixture graph is checked before the first test; every problem is a collection error with file:line.
   const { plans, problems } = session.plan(selected);
@@ -193,7 +198,7 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
   for (const report of collectReports) await bus.emit('collectReport', report);
 
   await bus.emit('collectionFinish', {
-    collected: items.length + (result.items.length - items.length),
+    collected: collectedCount - droppedByLf,
     deselected: deselectedCount,
     items: selected.map((i) => ({ nodeid: i.nodeid, location: i.location, markers: i.marks.map((m) => m.name) })),
     errors: collectReports.length,

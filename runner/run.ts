@@ -263,8 +263,14 @@ export class RunLoop {
         wasxfail = xfail.reason;
       } else {
         outcome = 'failed';
-        failure = formatFailure(error, { tb: this.settings.tb, rootdir: this.settings.rootdir, verbosity: this.settings.verbosity });
-        if (kind === 'fail' || error instanceof TimeoutFailure) failure = { ...failure, message: `Failed: ${(error as Error).message}` };
+        if (error instanceof TimeoutFailure) {
+          // The timer fired inside the runner: its stack says nothing about where the test was stuck.
+          const message = `Failed: ${error.message}`;
+          failure = { message, text: `E   ${message}\n(${phase} did not finish within the test's timeout: @mark.timeout, --timeout or the timeout ini option)` };
+        } else {
+          failure = formatFailure(error, { tb: this.settings.tb, rootdir: this.settings.rootdir, verbosity: this.settings.verbosity });
+          if (kind === 'fail') failure = { ...failure, message: `Failed: ${(error as Error).message}` };
+        }
       }
     } else if (xfail) {
       if (xfail.strict) {

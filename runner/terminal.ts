@@ -243,6 +243,8 @@ export class TerminalReporter implements Reporter {
       if (this.collectSkips) line += ` / ${this.collectSkips} skipped`;
       if (this.numCollected > selected) line += ` / ${selected} selected`;
       this.writeLine(line);
+      // pytest_report_collectionfinish lines, e.g. "run-last-failure: rerun previous 2 failures".
+      for (const extra of info.reportLines ?? []) this.writeLine(extra);
     }
     if (this.options.collectOnly) {
       if (info.items.length > 0) {

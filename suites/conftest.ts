@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as tf from '@tensorflow/tfjs';
-import { fixture, type FixtureRequest, type OptionSpec } from '../runner/index.js';
-import { selectDevice, describeActiveDevice, type Device, type DeviceDescription, type DevicePreference } from '../src/device/index.js';
+import { fixture, UsageError, type FixtureRequest, type OptionSpec } from '../runner/index.js';
+import { selectDevice, describeActiveDevice, DeviceUnavailableError, type Device, type DeviceDescription, type DevicePreference } from '../src/device/index.js';
 import { Daemon, type DaemonOptions } from '../src/daemon.js';
 import { defaultGcHook } from '../src/gc.js';
 import { CollectingInjector } from '../src/injector.js';
@@ -48,7 +48,15 @@ let described: Promise<DeviceDescription> | undefined;
 /** Which device this process uses, decided once: selecting probes for the GPU package and nvidia-smi. */
 function describeOnce(prefer: DevicePreference): Promise<DeviceDescription> {
   described ??= (async () => {
-    const probe = await selectDevice({ prefer, budgetMB: 1 });
+    let probe: Device;
+    try {
+      // Opening a device allocates nothing; at the default budget its name is what the tests' devices are called.
+      probe = await selectDevice({ prefer });
+    } catch (error) {
+      // `--device cuda` without a usable GPU: a configuration mistake, one line and exit 4 before any test runs.
+      if (error instanceof DeviceUnavailableError) throw new UsageError(`--device ${prefer}: ${error.message}`);
+      throw error;
+    }
     const description = describeActiveDevice()!;
     probe.close();
     return description;

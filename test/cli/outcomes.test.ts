@@ -177,3 +177,22 @@ export function test_after() {}
     assert.match(summaryLine(r.stdout), /^1 failed, 1 passed in/);
   });
 });
+
+describe('--lf, --ff and -p no:cacheprovider', () => {
+  test('the last failures are rerun alone or first; without the cache plugin nothing is remembered', () => {
+    const dir = makeProject({
+      'pytest.ini': INI,
+      'test_cache.ts': `export function test_a() { throw new Error('a fails'); }\nexport function test_b() {}\nexport function test_c() {}\n`,
+    });
+    assert.equal(run(dir, ['-q']).code, 1);
+    const lf = run(dir, ['--lf']);
+    assert.equal(lf.code, 1);
+    assert.match(lf.stdout, /^collected 1 item\nrun-last-failure: rerun previous 1 failure$/m);
+    assert.match(summaryLine(lf.stdout), /1 failed in/);
+    const ff = run(dir, ['--ff', '-v']);
+    assert.match(ff.stdout, /run-last-failure: rerun previous 1 failure first/);
+    assert.ok(ff.stdout.indexOf('test_cache.ts::test_a FAILED') < ff.stdout.indexOf('test_cache.ts::test_b PASSED'));
+    const off = run(dir, ['--lf', '-q', '-p', 'no:cacheprovider']);
+    assert.match(summaryLine(off.stdout), /1 failed, 2 passed in/);
+  });
+});
