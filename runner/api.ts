@@ -2,7 +2,7 @@
 // and run, without going through a child process. Everything here uses the same code paths as the CLI.
 
 import { loadConfig, initialPaths, type Config } from './config.js';
-import { Collector, isClass } from './collect.js';
+import { Collector, collectOptionsFrom, isClass } from './collect.js';
 import { compileKeywordOption, compileMarkOption } from './expression.js';
 import { matchesPrefixOrGlob } from './glob.js';
 import type { Mark } from './marks.js';
@@ -51,16 +51,7 @@ export async function collect(argv: readonly string[] = [], cwd = process.cwd())
   const first = loadConfig(argv, cwd, [], { lenient: true });
   const extra = await conftestOptions(first);
   const config = extra.length > 0 || first.unknownFlags.length > 0 ? loadConfig(argv, cwd, extra) : first;
-  const collector = new Collector({
-    rootdir: config.rootdir,
-    invocationDir: config.invocationDir,
-    args: initialPaths(config).paths,
-    testpaths: config.ini.testpaths,
-    pythonFiles: config.ini.pythonFiles,
-    pythonClasses: config.ini.pythonClasses,
-    pythonFunctions: config.ini.pythonFunctions,
-    norecursedirs: config.ini.norecursedirs,
-  });
+  const collector = new Collector(collectOptionsFrom(config, initialPaths(config).paths));
   const result = await collector.collect();
   const keyword = config.args.keyword === undefined ? null : compileKeywordOption(config.args.keyword);
   const markexpr = config.args.markexpr === undefined ? null : compileMarkOption(config.args.markexpr);

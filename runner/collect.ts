@@ -24,6 +24,15 @@ export interface CollectOptions {
   norecursedirs: readonly string[];
 }
 
+/** Collection options from a configuration: the ini's patterns and the paths to start from. */
+export function collectOptionsFrom(
+  config: { rootdir: string; invocationDir: string; ini: Pick<CollectOptions, 'testpaths' | 'pythonFiles' | 'pythonClasses' | 'pythonFunctions' | 'norecursedirs'> },
+  args: readonly string[],
+): CollectOptions {
+  const { testpaths, pythonFiles, pythonClasses, pythonFunctions, norecursedirs } = config.ini;
+  return { rootdir: config.rootdir, invocationDir: config.invocationDir, args, testpaths, pythonFiles, pythonClasses, pythonFunctions, norecursedirs };
+}
+
 export interface CollectResult {
   items: Item[];
   errors: CollectionError[];

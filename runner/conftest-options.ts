@@ -5,19 +5,10 @@ import { UsageError } from './exit-codes.js';
 import type { OptionSpec } from './index.js';
 import type { Config } from './config.js';
 import type { ExtraOptionSpec } from './args.js';
-import { Collector } from './collect.js';
+import { Collector, collectOptionsFrom } from './collect.js';
 
 export async function conftestOptions(config: Config): Promise<ExtraOptionSpec[]> {
-  const collector = new Collector({
-    rootdir: config.rootdir,
-    invocationDir: config.invocationDir,
-    args: config.args.paths,
-    testpaths: config.ini.testpaths,
-    pythonFiles: config.ini.pythonFiles,
-    pythonClasses: config.ini.pythonClasses,
-    pythonFunctions: config.ini.pythonFunctions,
-    norecursedirs: config.ini.norecursedirs,
-  });
+  const collector = new Collector(collectOptionsFrom(config, config.args.paths));
   const specs: ExtraOptionSpec[] = [];
   for (const conftest of await collector.initialConftests()) {
     const declared = conftest.namespace.options;

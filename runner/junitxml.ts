@@ -8,6 +8,7 @@ import { hostname as osHostname, homedir } from 'node:os';
 import { statSync, closeSync, openSync, unlinkSync, constants as fsConstants } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { makeDirs } from './make-dirs.js';
+import { pyRepr } from './ini.js';
 import type { CollectReport, Reporter, SessionFinishInfo, SessionStartInfo, TestReport } from './reports.js';
 import { UsageError } from './exit-codes.js';
 import { tempPathFor, writeFileAtomicSync } from './atomic-write.js';
@@ -143,26 +144,7 @@ export function pythonIsoTimestamp(epochMs: number): string {
 }
 
 /** Python's repr() of a str, for the tuple pytest writes as a module-level skip's text. */
-export function pythonStrRepr(s: string): string {
-  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
-  let out = quote;
-  for (const ch of s) {
-    const code = ch.codePointAt(0)!;
-    if (ch === quote || ch === '\\') out += '\\' + ch;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (code < 0x20 || code === 0x7f || (code > 0x7f && NOT_PRINTABLE.test(ch))) {
-      if (code <= 0xff) out += '\\x' + pad16(code, 2);
-      else if (code <= 0xffff) out += '\\u' + pad16(code, 4);
-      else out += '\\U' + pad16(code, 8);
-    } else out += ch;
-  }
-  return out + quote;
-}
-// str.isprintable() is false for these Unicode categories (the ASCII space aside, which never reaches this test).
-const NOT_PRINTABLE = /^[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]$/u;
-const pad16 = (n: number, width: number): string => n.toString(16).padStart(width, '0');
+export const pythonStrRepr = pyRepr;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Node id -> classname / name

@@ -11,6 +11,7 @@ import { compileKeywordOption, compileMarkOption, ExpressionError, formatExpress
 import { NodeIdNotFound } from './collection-args.js';
 import { selectItems } from './select.js';
 import { Session, type SessionSettings } from './session.js';
+import { collectOptionsFrom } from './collect.js';
 import { TerminalReporter } from './terminal.js';
 import { resolveColor, runningOnCI } from './terminal-format.js';
 import { checkJunitPath, JunitXmlReporter } from './junitxml.js';
@@ -277,16 +278,7 @@ function buildWorkerSettings(config: Config, extraOptions: readonly ExtraOptionS
     options[key] = config.args.extra[key] ?? spec.default;
   }
   return {
-    collect: {
-      rootdir: config.rootdir,
-      invocationDir: config.invocationDir,
-      args: initialPaths(config).paths,
-      testpaths: config.ini.testpaths,
-      pythonFiles: config.ini.pythonFiles,
-      pythonClasses: config.ini.pythonClasses,
-      pythonFunctions: config.ini.pythonFunctions,
-      norecursedirs: config.ini.norecursedirs,
-    },
+    collect: collectOptionsFrom(config, initialPaths(config).paths),
     run: {
       tb: config.args.tb,
       verbosity: config.args.verbose,
