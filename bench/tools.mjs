@@ -38,8 +38,8 @@ const pytestArgs = (mode, filtered) => [
 export const TOOLS = {
   'pytest-ts': {
     label: 'pytest-ts',
-    // The bin's shebang passes --max-semi-space-size=4; running it through node directly must pass it too.
-    command: (mode, filtered) => [process.execPath, '--max-semi-space-size=4', PYTEST_TS, ...pytestArgs(mode, filtered)],
+    // The bin's shebang passes --max-semi-space-size=2; running it through node directly must pass it too.
+    command: (mode, filtered) => [process.execPath, '--max-semi-space-size=2', PYTEST_TS, ...pytestArgs(mode, filtered)],
     env: ({ cacheDir }) => ({ PYTEST_TS_TRANSFORM_CACHE: cacheDir }),
     count: pytestCount,
     collectNote: '`--collect-only -q`',

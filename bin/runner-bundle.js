@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // Bumped when the bundle's shape changes, so an old bundle is never reused.
-const BUNDLE_VERSION = '1';
+const BUNDLE_VERSION = '2';
 const runnerDir = fileURLToPath(new URL('../runner', import.meta.url));
 const packageRoot = dirname(runnerDir);
 const cacheRoot = join(packageRoot, 'node_modules', '.cache', 'pytest-ts-runner');
@@ -56,6 +56,7 @@ async function ensureBundle() {
       target: 'node20',
       packages: 'external',
       sourcemap: 'inline',
+      sourcesContent: false,
       logLevel: 'silent',
       tsconfigRaw: { compilerOptions: { experimentalDecorators: false, useDefineForClassFields: true } },
     });

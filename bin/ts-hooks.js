@@ -13,10 +13,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const TS_EXTENSION = /\.(?:ts|mts|cts|tsx)$/;
 // Bumped whenever the transform options change, so stale cache entries are never reused.
-const TRANSFORM_VERSION = '3';
+const TRANSFORM_VERSION = '4';
 
 let cacheDir = null;
 let esbuildPromise = null;
+
+// The cache is keyed by path and content, so every edit (and every throwaway test project) adds an entry. Now and
+// then, in the background, entries older than a week go; a removed entry only costs one transform later.
+const PRUNE_CHANCE = 0.05;
+const PRUNE_AGE_MS = 7 * 24 * 3600 * 1000;
 
 export function initialize(data) {
   cacheDir = data?.cacheDir ?? null;
@@ -26,6 +31,17 @@ export function initialize(data) {
     } catch {
       cacheDir = null; // a read-only checkout still runs, only slower
     }
+  }
+  if (cacheDir && Math.random() < PRUNE_CHANCE) void pruneCache(cacheDir).catch(() => undefined);
+}
+
+async function pruneCache(dir) {
+  const { readdir, stat, unlink } = await import('node:fs/promises');
+  const cutoff = Date.now() - PRUNE_AGE_MS;
+  for (const name of await readdir(dir)) {
+    const path = join(dir, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info && info.mtimeMs < cutoff) await unlink(path).catch(() => undefined);
   }
 }
 
@@ -61,6 +77,8 @@ function transformOptions(filename, format) {
     format: format === 'commonjs' ? 'cjs' : 'esm',
     target: 'node20',
     sourcemap: 'inline',
+    // Tracebacks read the .ts file from disk; embedding it again in every map only costs memory (5 MB per 100 files).
+    sourcesContent: false,
     sourcefile: pathToFileURL(filename).href,
     // Standard (TC39) decorators, lowered by esbuild: Node 20 has no native decorators.
     tsconfigRaw: { compilerOptions: { experimentalDecorators: false, useDefineForClassFields: true } },

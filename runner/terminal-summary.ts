@@ -31,7 +31,9 @@ interface DurationEntry {
 /** Everything the summaries need, gathered while the session runs (pytest's TerminalReporter.stats). */
 export class SessionStats {
   readonly failed: TestEntry[] = [];
+  /** Passed tests' entries, kept only when a summary lists them (-rP / -rp / -rA); `passedCount` counts all. */
   readonly passed: TestEntry[] = [];
+  passedCount = 0;
   readonly xfailed: TestEntry[] = [];
   readonly xpassed: TestEntry[] = [];
   readonly skipped: Entry[] = [];
@@ -46,7 +48,7 @@ export class SessionStats {
   count(key: string): number {
     switch (key) {
       case 'failed': return this.failed.length;
-      case 'passed': return this.passed.length;
+      case 'passed': return this.passedCount;
       case 'skipped': return this.skipped.length;
       case 'deselected': return this.deselected;
       case 'xfailed': return this.xfailed.length;
@@ -61,7 +63,7 @@ export class SessionStats {
   mainColour(isLastItem: boolean): Colour {
     if (this.failed.length || this.error.length) return 'red';
     if (this.warnings.length || this.xpassed.length) return 'yellow';
-    if (this.passed.length || !isLastItem) return 'green';
+    if (this.passedCount || !isLastItem) return 'green';
     return 'yellow';
   }
 }

@@ -70,6 +70,8 @@ export class TerminalReporter implements Reporter {
   private readonly showProgress: 'progress' | 'count' | false;
   private readonly liveLog: LiveLogWriter | undefined;
   private verbosity: number;
+  /** The summary lists passed tests (-rP captured output, -rp/-rA short lines). */
+  private readonly keepPasses: boolean;
   private currentfspath: string | typeof AFTER_WORD | null = null;
   private readonly reported = new Set<string>();
   private testsCollected = 0;
@@ -100,6 +102,7 @@ export class TerminalReporter implements Reporter {
       ci: options.ci ?? false,
       collectOnly: options.collectOnly,
     };
+    this.keepPasses = /[pP]/.test(this.summaryOptions.reportChars);
     this.summary = new SummaryWriter(
       this.tw,
       this.stats,
@@ -313,7 +316,11 @@ export class TerminalReporter implements Reporter {
   private record(report: TestReport, category: Category): void {
     const entry: TestEntry = { kind: 'test', report, category };
     switch (category) {
-      case 'passed': this.stats.passed.push(entry); break;
+      case 'passed':
+        // 10,000 passing tests would otherwise keep 10,000 reports alive until the summary, for nothing.
+        this.stats.passedCount++;
+        if (this.keepPasses) this.stats.passed.push(entry);
+        break;
       case 'failed': this.stats.failed.push(entry); break;
       case 'skipped': this.stats.skipped.push(entry); break;
       case 'error': this.stats.error.push(entry); break;
