@@ -59,7 +59,8 @@ export function suiteShapeWorkload(tsvText) {
   };
 }
 
-export function readSuiteSpec(path = join(REPO, '..', 'shared', 'suite-spec.tsv')) {
+// The repository's copy of ../shared/suite-spec.tsv (validate-suite.ts checks the two are identical).
+export function readSuiteSpec(path = join(REPO, 'suites', 'suite-spec.tsv')) {
   return suiteShapeWorkload(readFileSync(path, 'utf8'));
 }
 
