@@ -205,7 +205,8 @@ describe('the harness CLI, run for real', () => {
       const deviceSeries = report.verdict.series[1];
       assert.equal(deviceSeries.pass, false);
       assert.ok(deviceSeries.slopeMBps > 4.5 && deviceSeries.slopeMBps < 5.5, `slope ${deviceSeries.slopeMBps}`);
-      assert.ok(report.verdict.failures.some((f: string) => f.startsWith('device allocated grows 5.0')), report.verdict.failures.join('; '));
+      // The slope itself is checked above (4.5 to 5.5 MB/s); here only that the verdict names the device series.
+      assert.ok(report.verdict.failures.some((f: string) => /^device allocated grows \d+\.\d+ MB\/s/.test(f)), report.verdict.failures.join('; '));
       assert.match(run.stdout, /^FAIL: .*device allocated grows/m);
     } finally {
       rmSync(dir, { recursive: true, force: true });
