@@ -33,25 +33,9 @@ export interface SuiteSpec {
   harnessClasses: SpecClass[];
 }
 
-export interface Scenario {
-  id: number;
-  module: string;
-  class: string;
-  test: string;
-  markers: string[];
-  duration: string;
-  budget_s: number;
-  measure_s?: number;
-  load: Record<string, unknown>;
-  criteria: Record<string, unknown> & { text: string };
-}
-
-export interface ScenarioMatrix {
-  suite_spec: string;
-  totals: Record<string, number>;
-  harness_class: { module: string; class: string };
-  tests: Scenario[];
-}
+// The matrix's shape is the suites' own (suites/support/scenarios.ts): one definition for the code and the checker.
+export type { Scenario, ScenarioMatrix } from '../suites/support/scenarios.js';
+import type { Scenario, ScenarioMatrix } from '../suites/support/scenarios.js';
 
 /** A description file the validator cannot read; the message names the file and line. */
 export class SpecFormatError extends Error {

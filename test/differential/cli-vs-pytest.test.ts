@@ -21,19 +21,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import {
-  compileKeywordOption,
-  compileMarkOption,
-  ExpressionError,
-  formatExpressionError,
-  KeywordCallError,
-  keywordMatcher,
-  markMatcher,
-} from '../../runner/expression.js';
 import { mapLimit, runAsync } from '../cli/parallel.js';
 import { mainInProcess, pytestCollectParallel, type CliOutcome } from './cli-runners.js';
 import { caseArgs, EXPRESSION_CASES, type ExpressionCase } from './expression-cases.js';
-import { MIRROR_SUITE, mirrorItems, type MirrorItem } from './mirror-suite.js';
+import { expressionOutcome } from './expected-selection.js';
+import { MIRROR_SUITE, mirrorItems } from './mirror-suite.js';
 import { pytestUnavailableReason, writePythonMirror, type PytestOutcome } from './pytest-oracle.js';
 import { writeTsMirror } from './ts-mirror.js';
 
@@ -128,32 +120,7 @@ const PATH_CASES: readonly PathCase[] = [
 ];
 
 /** Where both runners' answers depend on names they spell differently (.py/.ts, pytestmark), see the header. */
-interface Prediction {
-  readonly exit: number;
-  readonly ids: readonly string[];
-  readonly stderr: string;
-}
-
-function predict(c: ExpressionCase, items: readonly MirrorItem[]): Prediction {
-  let option: '-k' | '-m' = '-k';
-  try {
-    let remaining = items;
-    if (c.k !== undefined) {
-      const expression = compileKeywordOption(c.k);
-      if (expression) remaining = remaining.filter((item) => expression.evaluate(keywordMatcher(item.keywordNames)));
-    }
-    option = '-m';
-    if (c.m !== undefined) {
-      const expression = compileMarkOption(c.m);
-      if (expression) remaining = remaining.filter((item) => expression.evaluate(markMatcher(item.marks)));
-    }
-    return { exit: remaining.length > 0 ? 0 : 5, ids: remaining.map((item) => item.nodeid), stderr: '' };
-  } catch (err) {
-    if (err instanceof ExpressionError) return { exit: 4, ids: [], stderr: `ERROR: ${formatExpressionError(option, err)}\n\n` };
-    if (err instanceof KeywordCallError) return { exit: 4, ids: [], stderr: `ERROR: ${err.message}\n\n` };
-    throw err;
-  }
-}
+const predict = expressionOutcome;
 
 const PY_ITEMS = mirrorItems(MIRROR_SUITE, '.py', true);
 const TS_ITEMS = mirrorItems(MIRROR_SUITE, '.ts', false);

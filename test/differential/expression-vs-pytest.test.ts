@@ -1,53 +1,16 @@
 // Differential test: real pytest (in one Python process) against expression.ts, on one shared mirror suite.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  compileExpression,
-  compileKeywordOption,
-  compileMarkOption,
-  ExpressionError,
-  formatExpressionError,
-  KeywordCallError,
-  keywordMatcher,
-  markMatcher,
-  type MarkValue,
-} from '../../runner/expression.js';
-import { caseArgs, EXPRESSION_CASES, PYTEST_CRASH_CASES, type ExpressionCase } from './expression-cases.js';
-import { MIRROR_SUITE, mirrorItems, type MirrorItem } from './mirror-suite.js';
+import { compileExpression, ExpressionError, type MarkValue } from '../../runner/expression.js';
+import { caseArgs, EXPRESSION_CASES, PYTEST_CRASH_CASES } from './expression-cases.js';
+import { MIRROR_SUITE, mirrorItems } from './mirror-suite.js';
+import { expressionOutcome } from './expected-selection.js';
 import { pytestUnavailableReason, runPytestCollect, runPytestCompile, type CompileOutcome } from './pytest-oracle.js';
 
 const unavailable = pytestUnavailableReason();
 if (unavailable) console.warn(`\n*** SKIPPING the pytest differential tests: ${unavailable} ***\n`);
 const skip = unavailable ? `real pytest is needed as the oracle: ${unavailable}` : false;
 
-interface Outcome {
-  readonly exit: number;
-  readonly ids: readonly string[];
-  readonly stderr: string;
-}
-
-/** What pytest does with -k then -m (keyword deselection runs first), computed with expression.ts alone. */
-function ourOutcome(c: ExpressionCase, items: readonly MirrorItem[]): Outcome {
-  let option: '-k' | '-m' = '-k';
-  try {
-    let remaining = items;
-    if (c.k !== undefined) {
-      const expression = compileKeywordOption(c.k);
-      if (expression) remaining = remaining.filter((item) => expression.evaluate(keywordMatcher(item.keywordNames)));
-    }
-    option = '-m';
-    if (c.m !== undefined) {
-      const expression = compileMarkOption(c.m);
-      if (expression) remaining = remaining.filter((item) => expression.evaluate(markMatcher(item.marks)));
-    }
-    return { exit: remaining.length > 0 ? 0 : 5, ids: remaining.map((item) => item.nodeid), stderr: '' };
-  } catch (err) {
-    // pytest writes `ERROR: <message>` plus a blank line.
-    if (err instanceof ExpressionError) return { exit: 4, ids: [], stderr: `ERROR: ${formatExpressionError(option, err)}\n\n` };
-    if (err instanceof KeywordCallError) return { exit: 4, ids: [], stderr: `ERROR: ${err.message}\n\n` };
-    throw err;
-  }
-}
 
 const items = mirrorItems(MIRROR_SUITE);
 const crashCases = PYTEST_CRASH_CASES.map((c) => c.case);
@@ -61,7 +24,7 @@ if (oracle) console.log(`pytest ${oracle.pytest}: ${allCases.length} cases in ${
 
 test('the differential set is large and varied', () => {
   assert.ok(EXPRESSION_CASES.length >= 250, `${EXPRESSION_CASES.length} cases`);
-  const outcomes = EXPRESSION_CASES.map((c) => ourOutcome(c, items).exit);
+  const outcomes = EXPRESSION_CASES.map((c) => expressionOutcome(c, items).exit);
   for (const exit of [0, 4, 5]) assert.ok(outcomes.filter((e) => e === exit).length >= 30, `at least 30 cases exit ${exit}`);
 });
 
@@ -77,7 +40,7 @@ test('every -k / -m case: same exit code, same selected ids, same ERROR line as 
   const mismatches: object[] = [];
   EXPRESSION_CASES.forEach((c, index) => {
     const theirs = oracle!.results[index]!;
-    const ours = ourOutcome(c, items);
+    const ours = expressionOutcome(c, items);
     const same = theirs.exit === ours.exit && theirs.stderr === ours.stderr && (ours.exit === 4 || JSON.stringify(theirs.ids) === JSON.stringify(ours.ids));
     if (!same) mismatches.push({ case: c, pytest: { exit: theirs.exit, ids: theirs.ids, stderr: theirs.stderr }, ours });
   });
@@ -89,7 +52,7 @@ test('where pytest crashes (INTERNALERROR), we refuse cleanly or just work', { s
     const theirs = oracle!.results[EXPRESSION_CASES.length + i]!;
     assert.equal(theirs.exit, 3, `pytest exit for case ${i}`);
     assert.match(theirs.stdout + theirs.stderr, new RegExp(`INTERNALERROR> ${crash.pythonError}`));
-    const ours = ourOutcome(crash.case, items);
+    const ours = expressionOutcome(crash.case, items);
     assert.equal(ours.exit, crash.ours, `our exit for case ${i}: ${ours.stderr}`);
     if (ours.exit === 4) assert.match(ours.stderr, /^ERROR: Wrong expression passed to '-[km]': .*: at column \d+: /s);
   });
