@@ -87,6 +87,16 @@ export const activeDevice = fixture(
 
 type ActiveDevice = DeviceDescription & { prefer: DevicePreference };
 
+/**
+ * Records a test's measurement (a slope, a latency) in the JUnit report as a suite property named
+ * `<test>.<name>`. pytest's record_property would put a <properties> element inside the testcase, which
+ * junit-10.xsd (Jenkins' schema) rejects; suite properties keep the report valid for every CI consumer.
+ */
+export const measurement = fixture(
+  ({ request, recordTestsuiteProperty }: { request: FixtureRequest; recordTestsuiteProperty: (n: string, v: unknown) => void }) =>
+    (name: string, value: unknown) => recordTestsuiteProperty(`${request.node.name}.${name}`, value),
+);
+
 /** The budget a test's device has: `load.budget_mb` in scenarios.yaml, else the 4 GB card of the incident. */
 function budgetFor(request: FixtureRequest): number {
   const name = request.node.name.replace(/\[.*$/, '');

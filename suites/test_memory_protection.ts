@@ -46,7 +46,8 @@ interface SuiteFixtures {
   monitor: PerformanceMonitor;
   memoryManager: MemoryManager & { exits: number[] };
   daemons: Daemons;
-  recordProperty: (name: string, value: unknown) => void;
+  /** A measurement for the JUnit report (a suite property `<test>.<name>`). */
+  measurement: (name: string, value: unknown) => void;
 }
 
 const RATE = 16_000;
@@ -153,7 +154,7 @@ export class TestMemoryStress {
   @mark.gpu
   @mark.stress
   @budget('test_sustained_high_memory_usage')
-  async test_sustained_high_memory_usage({ pressure, monitor, daemons, recordProperty }: SuiteFixtures) {
+  async test_sustained_high_memory_usage({ pressure, monitor, daemons, measurement }: SuiteFixtures) {
     const s = scenario('test_sustained_high_memory_usage');
     const criteria = leakCriteria(s.criteria, true);
     const perSecond = num(s.load, 'segments_per_s');
@@ -181,8 +182,8 @@ export class TestMemoryStress {
     const verdicts = WATCHED_SERIES.map((series) => assessSeries(monitor, series, soak.elapsedS + 5, criteria));
     for (const v of verdicts) {
       console.info(describeVerdict(v));
-      recordProperty(`${v.metric}_slope_mb_s`, v.slopeMBps.toFixed(4));
-      recordProperty(`${v.metric}_growth_mb`, v.totalGrowthMB.toFixed(2));
+      measurement(`${v.metric}_slope_mb_s`, v.slopeMBps.toFixed(4));
+      measurement(`${v.metric}_growth_mb`, v.totalGrowthMB.toFixed(2));
     }
     assert.deepEqual(verdicts.flatMap((v) => v.failures), []);
     assert.deepEqual(verdicts.map((v) => v.leakDetected), [false, false], 'detectMemoryLeak (with the metric selector) sees no leak');
@@ -190,7 +191,7 @@ export class TestMemoryStress {
 
     const latency = monitor.getLatencyStats(SEGMENT_LATENCY);
     assert.ok(latency, 'segment latency was measured');
-    recordProperty('segment_latency_p95_ms', latency.p95.toFixed(1));
+    measurement('segment_latency_p95_ms', latency.p95.toFixed(1));
     assert.ok(latency.p95 <= num(s.criteria, 'max_p95_latency_ms'), `p95 segment latency ${latency.p95.toFixed(0)} ms is above the limit`);
 
     // The workload really ran, and nothing was lost or repeated: one segment per cycle fed, each its own word.
@@ -261,7 +262,7 @@ export class TestMemoryStress {
   @mark.stress
   @mark.slow
   @budget('test_continuous_recording_memory_leak')
-  async test_continuous_recording_memory_leak({ monitor, daemons, recordProperty }: SuiteFixtures) {
+  async test_continuous_recording_memory_leak({ monitor, daemons, measurement }: SuiteFixtures) {
     const s = scenario('test_continuous_recording_memory_leak');
     const criteria = leakCriteria(s.criteria, false);
     const progressEveryS = num(s.load, 'progress_every_s');
@@ -290,13 +291,13 @@ export class TestMemoryStress {
     for (const { metric, label } of WATCHED_SERIES) {
       const recent = monitor.detectMemoryLeak({ windowSeconds: num(s.criteria, 'report_window_s'), metric });
       console.info(`last ${recent.windowSeconds} s, ${label}: ${recent.slopeMBps.toFixed(3)} MB/s (${(recent.slopeMBps * 3600).toFixed(1)} MB/h), ${recent.samples} samples`);
-      recordProperty(`${metric}_slope_300s_mb_s`, recent.slopeMBps.toFixed(4));
+      measurement(`${metric}_slope_300s_mb_s`, recent.slopeMBps.toFixed(4));
     }
     const verdicts = WATCHED_SERIES.map((series) => assessSeries(monitor, series, soak.elapsedS + 5, criteria));
     for (const v of verdicts) {
       console.info(describeVerdict(v));
-      recordProperty(`${v.metric}_slope_mb_s`, v.slopeMBps.toFixed(4));
-      recordProperty(`${v.metric}_growth_mb`, v.totalGrowthMB.toFixed(2));
+      measurement(`${v.metric}_slope_mb_s`, v.slopeMBps.toFixed(4));
+      measurement(`${v.metric}_growth_mb`, v.totalGrowthMB.toFixed(2));
     }
     assert.deepEqual(verdicts.flatMap((v) => v.failures), []);
     assert.ok(soak.samples >= s.measure_s!, `${soak.samples} samples in ${s.measure_s} s`);
@@ -311,7 +312,7 @@ export class TestMemoryStress {
     assert.deepEqual(words, words.map((_, i) => wordOfCycle(i)), 'segments arrive in order, none lost or repeated');
     assert.ok(words.length >= Math.floor(soak.audioSeconds / cycleSeconds), `${words.length} words for ${soak.audioSeconds} s of audio`);
     const latency = monitor.getLatencyStats(SEGMENT_LATENCY)!;
-    recordProperty('segment_latency_p95_ms', latency.p95.toFixed(1));
+    measurement('segment_latency_p95_ms', latency.p95.toFixed(1));
     assert.ok(latency.p95 <= num(s.criteria, 'max_p95_latency_ms'), `p95 segment latency ${latency.p95.toFixed(0)} ms`);
     assert.deepEqual(warnings.memory_leak, []);
   }

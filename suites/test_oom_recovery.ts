@@ -42,7 +42,8 @@ interface SuiteFixtures {
   memoryManager: MemoryManager & { exits: number[] };
   recovery: OOMRecoveryManager;
   daemons: Daemons;
-  recordProperty: (name: string, value: unknown) => void;
+  /** A measurement for the JUnit report (a suite property `<test>.<name>`). */
+  measurement: (name: string, value: unknown) => void;
 }
 
 // ---- helpers -----------------------------------------------------------------------------------------------------
@@ -346,7 +347,7 @@ export class TestDataPreservation {
   @mark.oom
   @mark.recovery
   @budget('test_audio_buffer_preservation')
-  async test_audio_buffer_preservation({ device, daemons, recordProperty }: SuiteFixtures) {
+  async test_audio_buffer_preservation({ device, daemons, measurement }: SuiteFixtures) {
     const { load, criteria } = scenario('test_audio_buffer_preservation');
     const samples = num(load, 'samples');
     const audio = seededNoise(samples, { seed: num(load, 'seed'), amplitude: num(load, 'amplitude') });
@@ -382,7 +383,7 @@ export class TestDataPreservation {
 
     const sidecar = JSON.parse(readFileSync(join(emergencyDir, filesIn(emergencyDir, '.json')[0]!), 'utf8')) as { audio: Record<string, unknown> };
     assert.deepEqual([sidecar.audio.file, sidecar.audio.samples, sidecar.audio.sampleRate, sidecar.audio.channels], [wavs[0], samples, RATE, 1]);
-    recordProperty('preservation_rate', saved.length / samples);
+    measurement('preservation_rate', saved.length / samples);
   }
 
   /** An OOM in chunk 5 of 10 leaves a checkpoint on disk; a new daemon resumes at chunk 5 and types nothing twice. */
@@ -596,7 +597,7 @@ export class TestRecoveryMetrics {
   /** The system's recovery metrics: overall, running and per-strategy rates, the history, and the strict targets. */
   @mark.recovery
   @budget('test_recovery_success_rate')
-  async test_recovery_success_rate({ recordProperty }: SuiteFixtures) {
+  async test_recovery_success_rate({ measurement }: SuiteFixtures) {
     const { criteria } = scenario('test_recovery_success_rate');
     const outcomes = criteria.outcomes as [string, boolean][];
     const metrics = new RecoveryMetrics();
@@ -647,6 +648,6 @@ export class TestRecoveryMetrics {
     assert.equal(history[3]!.runningRate, 0.75);
     assert.deepEqual(meetsMinimumAfter, [true, true, false, false, true], 'exactly 0.75 after attempt 4 fails the strict minimum');
     assert.equal(metrics.oomEvents, 2, 'the two ladder runs counted their OOM events');
-    recordProperty('recovery_success_rate', metrics.successRate);
+    measurement('recovery_success_rate', metrics.successRate);
   }
 }
