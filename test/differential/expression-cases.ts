@@ -1,5 +1,7 @@
 // The expressions asked of real pytest and of expression.ts, on the mirror suite (mirror-suite.ts).
 
+import { seededRandom } from '../support/prng.js';
+
 /** One pytest invocation: `-k` and/or `-m` values (undefined = option absent). */
 export interface ExpressionCase {
   readonly k?: string;
@@ -98,17 +100,6 @@ const COMBINED: readonly ExpressionCase[] = [
   { k: ' ', m: ' ' },
 ];
 
-/** A small seeded generator (mulberry32), so the generated expressions are the same on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const GENERATED_VOCABULARY = [
   'gpu', 'slow', 'oom', 'recovery', 'stress', 'edge', 'custom(key=1)', "tier(level='a')", 'flag(on=True)', 'and',

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seededRandom } from '../support/prng.js';
 import { XMLValidator } from 'fast-xml-parser';
 import { writeFileAtomic, writeFileAtomicSync, type AtomicWriteOptions } from '../../runner/atomic-write.js';
 
@@ -87,17 +88,6 @@ describe('killed writer', () => {
   `;
   const atomicModule = fileURLToPath(new URL('../../runner/atomic-write.ts', import.meta.url));
 
-  /** mulberry32: a small seeded generator, so a failing schedule can be replayed. */
-  function seeded(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   function bigReport(tag: string): string {
     const cases: string[] = [];
@@ -137,7 +127,7 @@ describe('killed writer', () => {
     const docB = bigReport('B');
     writeFileSync(join(dir, 'doc-a'), docA);
     writeFileSync(join(dir, 'doc-b'), docB);
-    const random = seeded(20261128);
+    const random = seededRandom(20261128);
     const TRIALS = 12;
     let completedWrites = 0;
     for (let trial = 0; trial < TRIALS; trial += 2) {

@@ -9,6 +9,7 @@ import type { TranscriptionState } from '../../src/checkpoint.js';
 import { DURABLE_STEPS, type DurableStep, FaultyFs, SimulatedCrash, isTempFileName } from '../../src/durable-fs.js';
 import { EmergencyPreserver, PreservationError, daemonTempDir, defaultEmergencyDir } from '../../src/preservation.js';
 import { decodeWav } from '../../src/wav.js';
+import { seededRandom } from '../support/prng.js';
 
 const root = fs.mkdtempSync(join(tmpdir(), 'preservation-test-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -324,15 +325,6 @@ test('ENOSPC on a real, tiny tmpfs: clear error, audio held, saved bit-exactly a
   }
 });
 
-/** A seeded PRNG (mulberry32) for the kill moments. */
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(seed ^ (seed >>> 15), seed | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CHILD_SAVER = `
 const { EmergencyPreserver } = await import(process.env.PRESERVER_MODULE);
@@ -364,7 +356,7 @@ async function runSaverAndKill(dir: string, firstIndex: number, delayMs: number)
 
 test('SIGKILL at random moments: the directory only ever holds complete pairs, whole orphan WAVs and temp files', async (t) => {
   const dir = freshDir();
-  const random = mulberry32(20251128);
+  const random = seededRandom(20251128);
   const rounds = 12;
   const leftovers = new Set<string>();
   let interruptedRounds = 0;
