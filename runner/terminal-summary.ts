@@ -3,7 +3,8 @@
 // terminal-stats-line.ts.
 import { isAbsolute, resolve } from 'node:path';
 import type { CollectReport, FailureRepr, TestReport, WarningInfo } from './reports.js';
-import { crashLineText, readSourceLines, type TbStyle } from './traceback.js';
+import { readSourceLines } from './source-lines.js';
+import { crashLineText, type TbStyle } from './traceback.js';
 import { bestRelPath, formatG, formatTrimmed } from './terminal-format.js';
 import { textWidth, type Colour, type Markup, type TerminalWriter } from './terminal-writer.js';
 

@@ -2,12 +2,12 @@
 // for V8 stack traces of TypeScript code. The layout copies pytest's _pytest/_code/code.py: entries from the test
 // down to the crash, `>   ` on the failing line, `E` lines with the exception text, `path:line: Type` under long
 // entries, `_ _ _` separators between them, and `__cause__`-style chains.
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import type { FailureRepr } from './reports.js';
 import { RUNNER_DIR } from './paths.js';
+import { deindent, functionStart, indentOf, readSourceLines } from './source-lines.js';
+import { shortFunctionName, visibleFrames, type StackFrame } from './stack-frames.js';
 
 export type TbStyle = 'auto' | 'long' | 'short' | 'line' | 'native' | 'no';
 
@@ -24,24 +24,9 @@ export interface FormatFailureOptions {
   ci?: boolean;
 }
 
-/** One V8 stack frame, innermost first as V8 prints them. */
-export interface StackFrame {
-  /** The function as V8 names it (`TestA.test_b`, `new Foo`), '' for top-level code. */
-  functionName: string;
-  /** Absolute path, or a pseudo-location such as `<anonymous>` for eval code. */
-  file: string;
-  /** 1-based line and column. */
-  line: number;
-  column: number;
-  isAsync: boolean;
-  isEval: boolean;
-}
-
 const CAUSE_DESCRIPTION = 'The above exception was the direct cause of the following exception:';
 /** pytest shows a function's whole source; a TypeScript test can be long, so at most this many lines end at the failure. */
 const MAX_SOURCE_LINES = 20;
-/** How far up from the failing line to look for the enclosing function's first line. */
-const HEADER_SCAN_LIMIT = 400;
 /** A cause chain longer than this is cut (and a cycle is cut at once). */
 const MAX_CHAIN = 16;
 const TRUNCATE_MAX_LINES = 8;
@@ -84,152 +69,6 @@ function describeNonError(value: unknown): string {
     return inspect(value, { depth: 2, breakLength: Infinity });
   }
   return String(value);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Stack parsing
-
-const FRAME_LINE = /^\s*at\s/;
-const FRAME = /^\s*at (?:(async) )?(?:(.*?) \((.*)\)|(.*))$/;
-const LOCATION = /^(.*):(\d+):(\d+)$/;
-const EVAL_LOCATION = /^eval at .*, (.*):(\d+):(\d+)$/;
-
-/** The frames of a V8 `error.stack`, innermost first; frames without a file (`new Promise (<anonymous>)`) are skipped. */
-export function parseStack(stack: string): StackFrame[] {
-  const lines = stack.split('\n');
-  let first = lines.length;
-  // Frames are the trailing run of `at ...` lines; a message may itself contain anything.
-  while (first > 0 && FRAME_LINE.test(lines[first - 1]!)) first--;
-  const frames: StackFrame[] = [];
-  for (let i = first; i < lines.length; i++) {
-    const frame = parseFrame(lines[i]!);
-    if (frame) frames.push(frame);
-  }
-  return frames;
-}
-
-function parseFrame(line: string): StackFrame | undefined {
-  const match = FRAME.exec(line);
-  if (!match) return undefined;
-  const isAsync = match[1] !== undefined;
-  const functionName = match[2] ?? '';
-  const location = match[3] ?? match[4] ?? '';
-  const evalMatch = EVAL_LOCATION.exec(location);
-  if (evalMatch) {
-    return { functionName, file: evalMatch[1]!, line: Number(evalMatch[2]), column: Number(evalMatch[3]), isAsync, isEval: true };
-  }
-  const loc = LOCATION.exec(location);
-  if (!loc) return undefined; // native code, `index 0`, `<anonymous>` without a position
-  let file = loc[1]!;
-  if (file.startsWith('file://')) {
-    try {
-      file = fileURLToPath(file);
-    } catch {
-      // keep the URL: it still names the place
-    }
-  }
-  return { functionName, file, line: Number(loc[2]), column: Number(loc[3]), isAsync, isEval: false };
-}
-
-/** The name pytest prints in `in test_b`: V8's name without the receiver, alias or `new`. */
-export function shortFunctionName(functionName: string): string {
-  let name = functionName.replace(/ \[as [^\]]*\]$/, '');
-  if (name.startsWith('new ')) name = name.slice(4);
-  if (!name) return '<module>';
-  if (name.endsWith('.<anonymous>')) return '<anonymous>';
-  const dot = name.lastIndexOf('.');
-  return dot >= 0 && dot < name.length - 1 ? name.slice(dot + 1) : name;
-}
-
-function isInternalFrame(frame: StackFrame): boolean {
-  return frame.file.startsWith('node:') || frame.file.startsWith('internal/');
-}
-
-function isUnder(file: string, dir: string): boolean {
-  const prefix = dir.endsWith(sep) ? dir : dir + sep;
-  return file.startsWith(prefix);
-}
-
-/** The frames a user should see, outermost (the test) first: no node internals, no runner frames. */
-function visibleFrames(error: Error, hiddenDirs: string[]): StackFrame[] {
-  const all = parseStack(typeof error.stack === 'string' ? error.stack : '').filter((f) => !isInternalFrame(f));
-  const kept = all.filter((f) => !hiddenDirs.some((dir) => isUnder(f.file, dir)));
-  // Like pytest's filter_traceback: when everything would be hidden, the hidden frames are better than nothing.
-  return (kept.length > 0 ? kept : all).reverse();
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Source access, cached for the whole run
-
-const sourceCache = new Map<string, string[] | null>();
-
-/** The lines of a source file, read once per run; undefined when it cannot be read. */
-export function readSourceLines(file: string): string[] | undefined {
-  let lines = sourceCache.get(file);
-  if (lines === undefined) {
-    try {
-      lines = isAbsolute(file) ? readFileSync(file, 'utf8').split(/\r?\n/) : null;
-    } catch {
-      lines = null;
-    }
-    sourceCache.set(file, lines);
-  }
-  return lines ?? undefined;
-}
-
-/** Forget cached sources (for a watch mode, or a test that rewrites a fixture file). */
-export function clearSourceCache(): void {
-  sourceCache.clear();
-}
-
-function indentOf(line: string): number {
-  let i = 0;
-  while (i < line.length && (line[i] === ' ' || line[i] === '\t')) i++;
-  return i;
-}
-
-const CONTROL_WORDS = new Set([
-  'if', 'for', 'while', 'switch', 'catch', 'with', 'return', 'await', 'new', 'typeof', 'else', 'do', 'try',
-  'yield', 'throw', 'case', 'delete', 'void', 'super', 'import',
-]);
-const METHOD_HEADER = /^\s*(?:(?:public|private|protected|static|async|override|readonly|get|set|\*)\s*)*\*?\s*([#\w$]+)\s*(?:<[^>]*>)?\s*\(/;
-
-function looksLikeFunctionHeader(line: string): boolean {
-  if (/\bfunction\b/.test(line) || line.includes('=>')) return true;
-  const method = METHOD_HEADER.exec(line);
-  if (!method || CONTROL_WORDS.has(method[1]!)) return false;
-  // A method declaration opens its body on the same line; a bare call statement does not.
-  return /\{\s*(?:\/\/.*)?$/.test(line);
-}
-
-/**
- * The first line of the function around the failing line (0-based), decorators included, as pytest shows a
- * function from its `def` (or first decorator). Falls back to the failing line alone when none is found.
- */
-function functionStart(lines: string[], failing: number): number {
-  let threshold = indentOf(lines[failing]!);
-  const stop = Math.max(0, failing - HEADER_SCAN_LIMIT);
-  for (let i = failing - 1; i >= stop; i--) {
-    const text = lines[i]!;
-    if (!text.trim()) continue;
-    const indent = indentOf(text);
-    if (indent >= threshold) continue;
-    threshold = indent;
-    if (looksLikeFunctionHeader(text)) {
-      let start = i;
-      while (start > 0 && lines[start - 1]!.trimStart().startsWith('@') && indentOf(lines[start - 1]!) === indent) start--;
-      return start;
-    }
-    if (/^\s*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\b/.test(text) || indent === 0) break;
-  }
-  return failing;
-}
-
-function deindent(lines: string[]): string[] {
-  let common = Infinity;
-  for (const line of lines) if (line.trim()) common = Math.min(common, indentOf(line));
-  if (!Number.isFinite(common) || common === 0) return lines.map((l) => (l.trim() ? l : ''));
-  return lines.map((l) => (l.trim() ? l.slice(common) : ''));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -23,21 +23,9 @@ import { decodeWav, WAVE_FORMAT_IEEE_FLOAT } from '../src/wav.js';
 import type { DaemonRig, Daemons } from './conftest.js';
 import { MB, type MemoryPressureSimulator } from './support/pressure.js';
 import { budget, num, scenario } from './support/scenarios.js';
-import {
-  assessSeries,
-  describeProgress,
-  describeVerdict,
-  harnessMain,
-  LoopingAudio,
-  runSoak,
-  runStressHarness,
-  spokenCycles,
-  WATCHED_SERIES,
-  wordOfCycle,
-  type HarnessIo,
-  type HarnessSettings,
-  type LeakCriteria,
-} from './support/stress-harness.js';
+import type { HarnessSettings } from './support/harness-args.js';
+import { assessSeries, describeVerdict, LoopingAudio, runSoak, spokenCycles, WATCHED_SERIES, wordOfCycle, type LeakCriteria } from './support/soak.js';
+import { describeProgress, harnessMain, runStressHarness, type HarnessIo } from './support/stress-harness.js';
 
 /** What the suite's conftest provides (the runner passes what a test destructures). */
 interface SuiteFixtures {

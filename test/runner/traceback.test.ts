@@ -8,18 +8,16 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { compileLogFormat } from '../../runner/terminal-log-format.js';
 import {
-  clearSourceCache,
   crashLineText,
   DEFAULT_HIDDEN_DIRS,
   crashMessage,
   formatFailure,
-  parseStack,
-  readSourceLines,
-  shortFunctionName,
   truncateMessageLines,
   type FormatFailureOptions,
   type TbStyle,
 } from '../../runner/traceback.js';
+import { clearSourceCache, readSourceLines } from '../../runner/source-lines.js';
+import { parseStack, shortFunctionName } from '../../runner/stack-frames.js';
 import * as fx from '../fixtures/traceback/failing.js';
 
 const TEST_DIR = dirname(fileURLToPath(import.meta.url));

@@ -7,14 +7,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  HarnessUsageError,
-  LoopingAudio,
-  parseHarnessArgs,
-  planFit,
-  writeFileAtomic,
-  type HarnessSettings,
-} from '../../suites/support/stress-harness.js';
+import { HarnessUsageError, parseHarnessArgs, type HarnessSettings } from '../../suites/support/harness-args.js';
+import { LoopingAudio } from '../../suites/support/soak.js';
+import { planFit, writeFileAtomic } from '../../suites/support/stress-harness.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
