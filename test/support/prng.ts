@@ -1,13 +1,4 @@
-// The seeded generator the self-tests share (mulberry32): kill moments, generated expressions, fault schedules.
-// Seeded so that a failing run can be replayed exactly.
-
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The seeded generator the self-tests share: kill moments, generated expressions, fault schedules. Seeded so that a
+// failing run can be replayed exactly. It is the library's own mulberry32 (a dependency-free leaf module), so the
+// self-tests and the synthetic audio cannot come to disagree about what a seed means.
+export { createPrng as seededRandom } from '../../src/synthetic-audio.js';
