@@ -77,8 +77,8 @@ export class Capture {
     this.installed = true;
     const passThrough = this.mode === 'no' || this.mode === 'tee-sys';
     if (this.mode !== 'no') {
-      process.stdout.write = this.makeWrite(this.out, this.originalStdout, process.stdout) as WriteFn;
-      process.stderr.write = this.makeWrite(this.err, this.originalStderr, process.stderr) as WriteFn;
+      process.stdout.write = this.makeWrite('out', this.originalStdout, process.stdout) as WriteFn;
+      process.stderr.write = this.makeWrite('err', this.originalStderr, process.stderr) as WriteFn;
     }
     for (const level of Object.keys(LEVELS) as ConsoleLevel[]) {
       const original = this.originalConsole[level];
@@ -110,11 +110,12 @@ export class Capture {
     Object.assign(console, this.originalConsole);
   }
 
-  private makeWrite(sink: string[], original: WriteFn, stream: NodeJS.WriteStream) {
+  /** `end()` starts fresh arrays, so the sink is looked up at each write, never held from install time. */
+  private makeWrite(sink: 'out' | 'err', original: WriteFn, stream: NodeJS.WriteStream) {
     const tee = this.mode === 'tee-sys';
     return (chunk: unknown, encoding?: unknown, callback?: unknown): boolean => {
       if (!this.active) return original.call(stream, chunk as string, encoding as BufferEncoding, callback as () => void);
-      sink.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString(typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
+      this[sink].push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString(typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
       if (tee) return original.call(stream, chunk as string, encoding as BufferEncoding, callback as () => void);
       const cb = typeof encoding === 'function' ? encoding : callback;
       if (typeof cb === 'function') queueMicrotask(() => (cb as () => void)());
