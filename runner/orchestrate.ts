@@ -14,7 +14,7 @@ import { Session, type SessionSettings } from './session.js';
 import { collectOptionsFrom } from './collect.js';
 import { TerminalReporter } from './terminal.js';
 import { resolveColor, runningOnCI } from './terminal-format.js';
-import { checkJunitPath, JunitXmlReporter } from './junitxml.js';
+import { checkJunitPath, JunitXmlReporter, resolveJunitPath } from './junitxml.js';
 import { formatFailure } from './traceback.js';
 import type { CollectReport, SessionFinishInfo } from './reports.js';
 import { Interrupted, type ItemPlan } from './run.js';
@@ -79,6 +79,7 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
       capture: args.capture,
       invocationDir: config.invocationDir,
       ci: runningOnCI(process.env),
+      junitxml: args.junitxml === undefined ? undefined : resolveJunitPath(args.junitxml),
     },
     session.capture.rawStdoutWrite,
   );

@@ -80,6 +80,8 @@ export interface SummaryOptions {
   invocationDir: string;
   ci: boolean;
   collectOnly: boolean;
+  /** The JUnit report's absolute path, announced as pytest's junitxml plugin does; undefined without --junitxml. */
+  junitxml?: string;
 }
 
 const WARNINGS_DOCS = '-- Docs: https://docs.pytest.org/en/stable/how-to/capture-warnings.html';
@@ -106,6 +108,8 @@ export class SummaryWriter {
     this.summaryWarnings();
     this.summaryPasses('passed', 'PASSES', 'P');
     this.summaryPasses('xpassed', 'XPASSES', 'X');
+    // Then the other plugins' summaries, in pytest's plugin order: junitxml's line, then --durations.
+    if (this.options.junitxml !== undefined && this.options.verbosity >= 0) this.writeSep('-', `generated xml file: ${this.options.junitxml}`);
     this.summaryDurations();
     this.shortTestSummary();
   }

@@ -55,6 +55,8 @@ export interface TerminalOptions {
   invocationDir?: string;
   /** Running on CI (runningOnCI(env)): summary messages are not trimmed to the width. */
   ci?: boolean;
+  /** --junitxml as an absolute, normalised path: the summary names the file it wrote, as pytest does. */
+  junitxml?: string;
 }
 
 /** After a -v word was written, pytest sets currentfspath to -2: "a line is open, but it is no path". */
@@ -101,6 +103,7 @@ export class TerminalReporter implements Reporter {
       invocationDir: this.startpath,
       ci: options.ci ?? false,
       collectOnly: options.collectOnly,
+      junitxml: options.junitxml,
     };
     this.keepPasses = /[pP]/.test(this.summaryOptions.reportChars);
     this.summary = new SummaryWriter(
