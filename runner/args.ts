@@ -71,6 +71,8 @@ export interface Options {
   durations?: number;
   /** --durations-min; when not given, 0.005 below -vv and 0 from -vv on (pytest's rule). */
   durationsMin: number;
+  /** Whether --durations-min was given: pytest's "Use -vv" hint is only printed when it was not. */
+  durationsMinGiven: boolean;
   logCliLevel?: string;
   logLevel?: string;
   logCliFormat?: string;
@@ -128,7 +130,6 @@ type HelpGroup = 'general' | 'reporting' | 'pytest-warnings' | 'collection' | 'c
 
 interface ParseState {
   options: Options;
-  durationsMinGiven: boolean;
   badOverride?: string;
 }
 
@@ -188,7 +189,7 @@ const BUILTIN_OPTIONS: readonly OptionDef[] = [
 
   valued(['--durations'], '--durations=N', 'reporting', 'Show N slowest setup/test durations (N=0 for all).', (o, v) => { o.durations = v as number; }, { convert: 'int' }),
   { ...valued(['--durations-min'], '--durations-min=N', 'reporting', 'Minimal duration in seconds for inclusion in slowest list. Default: 0.005 (or 0.0 if -vv is given).', () => {}, { convert: 'float' }),
-    apply: (s, v) => { s.options.durationsMin = v as number; s.durationsMinGiven = true; } },
+    apply: (s, v) => { s.options.durationsMin = v as number; s.options.durationsMinGiven = true; } },
   flag(['-v', '--verbose'], 'reporting', 'Increase verbosity.', (o) => { o.verbose++; }),
   flag(['--no-header'], 'reporting', 'Disable header.', (o) => { o.noHeader = true; }),
   flag(['--no-summary'], 'reporting', 'Disable summary.', (o) => { o.noSummary = true; }),
@@ -239,7 +240,7 @@ export function defaultOptions(): Options {
   return {
     paths: [], verbose: 0, exitfirst: false, maxfail: 0, deselect: [], collectOnly: false, tb: 'auto', capture: 'fd',
     reportChars: 'fE', color: 'auto', overrideIni: [], plugins: [], strictMarkers: false, strictConfig: false,
-    strict: false, disableWarnings: false, pythonWarnings: [], durationsMin: 0.005, lf: false, ff: false, nf: false,
+    strict: false, disableWarnings: false, pythonWarnings: [], durationsMin: 0.005, durationsMinGiven: false, lf: false, ff: false, nf: false,
     cacheClear: false, lfnf: 'all', showMarkers: false, showFixtures: false, help: false, version: false, noHeader: false,
     noSummary: false, showCapture: 'all', forked: false, continueOnCollectionErrors: false, extra: {},
   };
@@ -356,7 +357,7 @@ function parse(argv: readonly string[], extra: readonly ExtraOptionSpec[], conte
   const cwd = context.cwd ?? process.cwd();
   const defs = extra.length > 0 ? extraDefs(extra) : BUILTIN_BY_NAME;
   const args = expandArgFiles(argv, cwd);
-  const state: ParseState = { options: defaultOptions(), durationsMinGiven: false };
+  const state: ParseState = { options: defaultOptions() };
   for (const spec of extra) {
     const fallback = spec.type === 'boolean' ? false : undefined;
     state.options.extra[spec.flag.replace(/^-+/, '')] = (spec.default ?? fallback) as ExtraValue;
@@ -413,7 +414,7 @@ function parse(argv: readonly string[], extra: readonly ExtraOptionSpec[], conte
   if (strict && unknownFlags.length > 0 && !options.help) {
     throw argError(`unrecognized arguments: ${unknownFlags.map(shownRaw).join(' ')}`);
   }
-  if (!state.durationsMinGiven) options.durationsMin = options.verbose >= 2 ? 0 : 0.005;
+  if (!options.durationsMinGiven) options.durationsMin = options.verbose >= 2 ? 0 : 0.005;
   return { options, unknownFlags };
 }
 

@@ -71,7 +71,8 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
       showCapture: args.showCapture,
       disableWarnings: args.disableWarnings,
       durations: args.durations,
-      durationsMin: args.durationsMin,
+      // Left undefined when not given, so that the summary adds pytest's "Use -vv" hint.
+      durationsMin: args.durationsMinGiven ? args.durationsMin : undefined,
       consoleOutputStyle: config.ini.consoleOutputStyle === 'count' || config.ini.consoleOutputStyle === 'classic' ? config.ini.consoleOutputStyle : 'progress',
       logCli: { enabled: config.settings.logCli, format: config.settings.logCliFormat, dateFormat: config.settings.logCliDateFormat },
       rootdir: config.rootdir,
