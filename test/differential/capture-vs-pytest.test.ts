@@ -7,13 +7,13 @@
 // The bug this guards: once the first phase of the session had ended, every later write went to a discarded buffer,
 // so no test after the first showed its output. One test printing is not enough to catch that; several are here.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { BIN } from '../cli/project.js';
 import { pytestUnavailableReason } from './pytest-oracle.js';
+import { spawnAsync } from './spawn-async.js';
 
 const unavailable = pytestUnavailableReason();
 if (unavailable) console.warn(`\n*** SKIPPING the capture-vs-pytest differential: ${unavailable} ***\n`);
@@ -134,13 +134,13 @@ interface Run {
   junit: string;
 }
 
-function runPytest(dir: string, args: string[]): Run {
-  const r = spawnSync('python3', ['-m', 'pytest', '-p', 'no:cacheprovider', '--junitxml=report.xml', ...args], { cwd: dir, env: ENV, encoding: 'utf8' });
+async function runPytest(dir: string, args: string[]): Promise<Run> {
+  const r = await spawnAsync('python3', ['-m', 'pytest', '-p', 'no:cacheprovider', '--junitxml=report.xml', ...args], { cwd: dir, env: ENV });
   return { code: r.status, stdout: r.stdout, junit: readFileSync(join(dir, 'report.xml'), 'utf8') };
 }
 
-function runPytestTs(dir: string, args: string[]): Run {
-  const r = spawnSync(process.execPath, [BIN, '-p', 'no:cacheprovider', '--junitxml=report.xml', ...args], { cwd: dir, env: ENV, encoding: 'utf8', timeout: 60_000 });
+async function runPytestTs(dir: string, args: string[]): Promise<Run> {
+  const r = await spawnAsync(process.execPath, [BIN, '-p', 'no:cacheprovider', '--junitxml=report.xml', ...args], { cwd: dir, env: ENV });
   return { code: r.status, stdout: r.stdout, junit: readFileSync(join(dir, 'report.xml'), 'utf8') };
 }
 
@@ -235,9 +235,8 @@ describe('captured output against real pytest', { skip }, () => {
   const tsDir = unavailable ? '' : project('test_capture.ts', TS_SUITE.replaceAll('@runner', RUNNER_INDEX));
 
   for (const args of OPTION_SETS) {
-    test(`the same sections, summary and JUnit output: ${args.join(' ') || '(no options)'}`, () => {
-      const py = runPytest(pyDir, args);
-      const ts = runPytestTs(tsDir, args);
+    test(`the same sections, summary and JUnit output: ${args.join(' ') || '(no options)'}`, async () => {
+      const [py, ts] = await Promise.all([runPytest(pyDir, args), runPytestTs(tsDir, args)]);
       assert.equal(ts.code, py.code, ts.stdout);
       assert.equal(summary(ts.stdout), summary(py.stdout));
       assert.deepEqual(capturedSections(ts.stdout, tsDir), capturedSections(py.stdout, pyDir), `pytest-ts:\n${ts.stdout}\npytest:\n${py.stdout}`);
@@ -245,17 +244,17 @@ describe('captured output against real pytest', { skip }, () => {
     });
   }
 
-  test('the comparison has teeth: every test after the first shows its own output', () => {
-    const sections = capturedSections(runPytestTs(tsDir, ['-rA']).stdout, tsDir);
+  test('the comparison has teeth: every test after the first shows its own output', async () => {
+    const sections = capturedSections((await runPytestTs(tsDir, ['-rA'])).stdout, tsDir);
     for (const text of ['first call out', 'second call out', 'second call err', 'third call out', 'third call err', 'fifth call out', 'about to break', 'module-level out, line 2', 'partial line without newline']) {
       assert.ok(sections.includes(`  ${text}`), `missing ${JSON.stringify(text)} in:\n${sections.join('\n')}`);
     }
   });
 
   for (const isolation of ['worker', 'forked']) {
-    test(`isolation=${isolation} shows the same captured output as the in-process run`, () => {
-      const inProcess = runPytestTs(tsDir, ['-rA']);
-      const isolated = runPytestTs(tsDir, ['-rA', '-o', `isolation=${isolation}`]);
+    test(`isolation=${isolation} shows the same captured output as the in-process run`, async () => {
+      const inProcess = await runPytestTs(tsDir, ['-rA']);
+      const isolated = await runPytestTs(tsDir, ['-rA', '-o', `isolation=${isolation}`]);
       assert.equal(isolated.code, inProcess.code);
       // The worker runs the bundled runner: its own frames must stay hidden there too.
       assert.doesNotMatch(isolated.stdout, /runner\/(?:worker|session|run)\.ts/);
@@ -264,9 +263,8 @@ describe('captured output against real pytest', { skip }, () => {
     });
   }
 
-  test('-s shows the output live instead of in sections, as pytest does', () => {
-    const py = runPytest(pyDir, ['-s']);
-    const ts = runPytestTs(tsDir, ['-s']);
+  test('-s shows the output live instead of in sections, as pytest does', async () => {
+    const [py, ts] = await Promise.all([runPytest(pyDir, ['-s']), runPytestTs(tsDir, ['-s'])]);
     assert.deepEqual(capturedSections(ts.stdout, tsDir).filter((l) => l.startsWith('section')), []);
     assert.deepEqual(capturedSections(py.stdout, pyDir).filter((l) => l.startsWith('section')), []);
     for (const text of ['first call out', 'second call out', 'fifth call out', 'module-level out, line 2']) {

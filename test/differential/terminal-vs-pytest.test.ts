@@ -1,0 +1,297 @@
+// The whole terminal output, end to end, against real pytest: one suite with every outcome (pass, fail, setup error,
+// skip by marker and by call, skipif, xfail, xpass, strict xpass, parametrize with ids, class markers, module-level
+// tests) written in Python and in TypeScript, run by both binaries with the option sets a pytest user types. After
+// the normalisations below, stdout must be identical line for line, and the exit codes equal.
+//
+// Normalised, because the languages differ, not the runners: `.py` is read as `.ts`; the platform line; the temp
+// rootdir (and its name in `--co`'s `<Dir ...>`); durations (`in 0.03s`); the traceback lines inside FAILURES/ERRORS entries (Python and TypeScript source);
+// the message after ` - ` in FAILED/ERROR summary lines (`assert False` against `Error: assert False`); the source
+// line numbers in `SKIPPED [1] file:LINE:`.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { BIN } from '../cli/project.js';
+import { pytestUnavailableReason } from './pytest-oracle.js';
+import { spawnAsync } from './spawn-async.js';
+import { RUNNER_INDEX } from './ts-mirror.js';
+
+const unavailable = pytestUnavailableReason();
+if (unavailable) console.warn(`\n*** SKIPPING the terminal-vs-pytest differential: ${unavailable} ***\n`);
+const skip = unavailable ? `real pytest is needed as the oracle: ${unavailable}` : false;
+
+const INI = `[pytest]
+markers =
+    gpu: needs a device
+    slow: takes long
+`;
+
+const PY_ONE = `import pytest
+
+@pytest.fixture
+def ok_fixture():
+    yield 5
+
+@pytest.fixture
+def broken_setup():
+    raise RuntimeError("setup broke")
+
+@pytest.mark.gpu
+class TestAlpha:
+    def test_pass(self, ok_fixture):
+        assert ok_fixture == 5
+
+    def test_fail(self):
+        assert False
+
+    @pytest.mark.skip(reason="not now")
+    def test_skip(self):
+        pass
+
+    @pytest.mark.xfail(reason="known")
+    def test_xfail(self):
+        assert False
+
+    @pytest.mark.xfail(reason="fixed", strict=True)
+    def test_xpass_strict(self):
+        pass
+
+    @pytest.mark.xfail(reason="maybe")
+    def test_xpass(self):
+        pass
+
+    def test_setup_error(self, broken_setup):
+        pass
+
+    @pytest.mark.parametrize("n", [1, 2, 3], ids=["a", "b", "c"])
+    def test_param(self, n):
+        assert n != 2
+`;
+
+const TS_ONE = `import { fixture, mark } from '@runner';
+
+export const ok_fixture = fixture(async function* () {
+  yield 5;
+});
+
+export const broken_setup = fixture(() => {
+  throw new Error('setup broke');
+});
+
+@mark.gpu
+export class TestAlpha {
+  test_pass({ ok_fixture }: { ok_fixture: number }) {
+    if (ok_fixture !== 5) throw new Error('assert ok_fixture == 5');
+  }
+
+  test_fail() {
+    throw new Error('assert False');
+  }
+
+  @mark.skip({ reason: 'not now' })
+  test_skip() {}
+
+  @mark.xfail({ reason: 'known' })
+  test_xfail() {
+    throw new Error('assert False');
+  }
+
+  @mark.xfail({ reason: 'fixed', strict: true })
+  test_xpass_strict() {}
+
+  @mark.xfail({ reason: 'maybe' })
+  test_xpass() {}
+
+  test_setup_error({ broken_setup }: { broken_setup: unknown }) {}
+
+  @mark.parametrize('n', [1, 2, 3], { ids: ['a', 'b', 'c'] })
+  test_param({ n }: { n: number }) {
+    if (n === 2) throw new Error('assert n != 2');
+  }
+}
+`;
+
+const PY_TWO = `import pytest
+
+class TestBeta:
+    @pytest.mark.slow
+    def test_slow(self):
+        pass
+
+    @pytest.mark.skipif(True, reason="condition holds")
+    def test_skipif(self):
+        pass
+
+    def test_skip_inside(self):
+        pytest.skip("inside")
+
+    def test_fail_inside(self):
+        pytest.fail("explicit")
+
+def test_module_fn():
+    pass
+`;
+
+const TS_TWO = `import { fail, mark, skip } from '@runner';
+
+export class TestBeta {
+  @mark.slow
+  test_slow() {}
+
+  @mark.skipif(true, { reason: 'condition holds' })
+  test_skipif() {}
+
+  test_skip_inside() {
+    skip('inside');
+  }
+
+  test_fail_inside() {
+    fail('explicit');
+  }
+}
+
+export function test_module_fn() {}
+`;
+
+/** Option sets as a pytest user types them; `.py` in an argument is `.ts` for pytest-ts. */
+const OPTION_SETS: string[][] = [
+  [],
+  ['-v'],
+  ['-vv'],
+  ['-q'],
+  ['-qq'],
+  ['-rA'],
+  ['-ra'],
+  ['-rs'],
+  ['-rxX'],
+  ['-rN'],
+  ['-x'],
+  ['-x', '-v'],
+  ['--maxfail=2', '-q'],
+  ['-k', 'param'],
+  ['-k', 'not Alpha', '-v'],
+  ['-m', 'gpu', '-q'],
+  ['-m', 'not slow', '-v'],
+  ['--tb=no'],
+  ['--tb=no', '-q', '-rA'],
+  ['--co'],
+  ['--co', '-q'],
+  ['--co', '-qq'],
+  ['--co', '-m', 'slow'],
+  ['--deselect', 'test_one.py::TestAlpha::test_fail', '-v'],
+  ['test_two.py', '-v'],
+  ['test_one.py::TestAlpha::test_param[b]', 'test_two.py::test_module_fn', '-v'],
+  ['test_one.py::TestAlpha', '-q'],
+  ['--no-header', '-v'],
+  ['--no-summary'],
+  ['--strict-markers', '-q'],
+  ['-k', 'nothing_matches'],
+  ['-m', 'slow', '--tb=no'],
+  ['--tb=line'],
+  ['--tb=short', '-q'],
+  ['-o', 'console_output_style=classic'],
+  ['-o', 'console_output_style=count', '-v'],
+  ['-o', 'console_output_style=count'],
+  ['--durations=0', '--durations-min=60'],
+  ['--durations=3', '--durations-min=60', '-vv'],
+  ['--junitxml=out.xml', '-q'],
+  ['--junitxml=reports/out.xml'],
+  ['--co', '-v'],
+  ['--co', '-k', 'param', '-q'],
+  ['--co', '-k', 'nothing_matches'],
+  ['-rfEsxXpP', '--tb=no'],
+  ['--disable-warnings', '-q'],
+  ['--color=no', '-x', '--tb=no'],
+  ['-s', '-q'],
+  ['-s', '-v'],
+  ['-p', 'no:warnings', '-q'],
+  ['-W', 'error', '-q'],
+];
+
+const ENV = { ...process.env, COLUMNS: '80', NO_COLOR: '1', PYTEST_DISABLE_PLUGIN_AUTOLOAD: '1', PYTHONDONTWRITEBYTECODE: '1' } as Record<string, string>;
+for (const name of ['FORCE_COLOR', 'PYTEST_ADDOPTS', 'CI', 'BUILD_NUMBER']) delete ENV[name];
+
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function project(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'terminal-diff-'));
+  dirs.push(dir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text.replaceAll('@runner', RUNNER_INDEX));
+  return dir;
+}
+
+const ENTRY_HEADER = /^_+ .+? _+$/;
+const SECTION_HEADER = /^-+ .+? -+$/;
+const BANNER = /^=+ .* =+$/;
+const REPORT_BLOCK = /^=+ (FAILURES|ERRORS) =+$/;
+
+/** stdout with the differences that come from the language, not the runner, taken out (see the file's header). */
+function normalise(stdout: string, rootdir: string): string[] {
+  const out: string[] = [];
+  let inReportBlock = false;
+  for (let line of stdout.replace(/\n$/, '').split('\n')) {
+    line = line.replaceAll(rootdir, '<rootdir>').replaceAll(basename(rootdir), '<rootname>').replace(/\.py\b/g, '.ts');
+    if (line.startsWith('platform ')) continue;
+    if (REPORT_BLOCK.test(line)) inReportBlock = true;
+    else if (BANNER.test(line)) inReportBlock = false;
+    if (inReportBlock && !REPORT_BLOCK.test(line) && !ENTRY_HEADER.test(line) && !SECTION_HEADER.test(line)) continue;
+    line = line
+      .replace(/ in \d+\.\d+s( \(\d+:\d\d:\d\d\))?/, ' in Xs')
+      .replace(/^((?:FAILED|ERROR) \S+) - .*$/, '$1 - <message>')
+      .replace(/^(SKIPPED \[\d+\] [^:]+):\d+:/, '$1:N:');
+    // The summary lines are centred: re-centre after the time was replaced, so widths cannot differ.
+    if (BANNER.test(line)) line = `= ${line.replace(/^=+ | =+$/g, '')} =`;
+    out.push(line);
+  }
+  return out;
+}
+
+/** Both runners at once: the two processes overlap, so a case costs the slower of the two. */
+async function runBoth(args: string[], pyDir: string, tsDir: string) {
+  const tsArgs = args.map((a) => a.replace(/\.py\b/g, '.ts'));
+  const [py, ts] = await Promise.all([
+    spawnAsync('python3', ['-m', 'pytest', '-p', 'no:cacheprovider', ...args], { cwd: pyDir, env: ENV }),
+    spawnAsync(process.execPath, [BIN, '-p', 'no:cacheprovider', ...tsArgs], { cwd: tsDir, env: ENV }),
+  ]);
+  return { py, ts };
+}
+
+/** Cases that end in a usage error: stderr is compared as well. */
+const ERROR_SETS: string[][] = [
+  ['missing_dir/'],
+  ['test_missing.py'],
+  ['test_one.py::TestAlpha::test_nope'],
+  ['test_one.py::TestNope'],
+  ['test_one.py::TestAlpha::test_param[z]'],
+  ['test_one.py::TestAlpha::test_pass', 'test_missing.py', '-q'],
+  ['-m', 'gpu and', '-q'],
+  ['-k', 'a or', '--co', '-q'],
+];
+
+describe('terminal output against real pytest', { skip }, () => {
+  const pyDir = unavailable ? '' : project({ 'pytest.ini': INI, 'test_one.py': PY_ONE, 'test_two.py': PY_TWO });
+  const tsDir = unavailable ? '' : project({ 'pytest.ini': INI, 'test_one.ts': TS_ONE, 'test_two.ts': TS_TWO });
+
+  for (const args of OPTION_SETS) {
+    test(`the same output and exit code: ${args.join(' ') || '(no options)'}`, async () => {
+      const { py, ts } = await runBoth(args, pyDir, tsDir);
+      assert.equal(py.stderr, '', `pytest wrote to stderr: ${py.stderr}`);
+      assert.deepEqual(normalise(ts.stdout, tsDir), normalise(py.stdout, pyDir), `pytest-ts:\n${ts.stdout}${ts.stderr}\npytest:\n${py.stdout}`);
+      assert.equal(ts.status, py.status);
+    });
+  }
+
+  for (const args of ERROR_SETS) {
+    test(`the same output, error line and exit code: ${args.join(' ')}`, async () => {
+      const { py, ts } = await runBoth(args, pyDir, tsDir);
+      assert.equal(ts.status, py.status, `pytest-ts:\n${ts.stdout}${ts.stderr}\npytest:\n${py.stdout}${py.stderr}`);
+      assert.deepEqual(normalise(ts.stderr, tsDir), normalise(py.stderr, pyDir));
+      // On a -k/-m error pytest has listed the collected items first; pytest-ts lists none (PYTEST_SEMANTICS.md).
+      if (!args.includes('-k') && !args.includes('-m')) {
+        assert.deepEqual(normalise(ts.stdout, tsDir), normalise(py.stdout, pyDir), `pytest-ts:\n${ts.stdout}\npytest:\n${py.stdout}`);
+      }
+    });
+  }
+});
