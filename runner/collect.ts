@@ -5,6 +5,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { matchNodeId, moduleTree, normalizeCollectionArguments, NodeIdNotFound, notFoundMessage, resolveCollectionArgument, type CollectionArgument } from './collection-args.js';
 import { isFixtureDefinition, methodFixtureOptions } from './fixture-def.js';
+import type { CollectionFilter } from './last-failed.js';
 import { matchesFilePattern, matchesPrefixOrGlob, fnmatch } from './glob.js';
 import { classMarks, moduleMarks, ownMarks, type Mark } from './marks.js';
 import type { ClassNode, CollectionError, CollectionWarning, ConftestModule, FixtureDef, Item, ModuleNode } from './nodes.js';
@@ -99,8 +100,11 @@ export class Collector {
 
   constructor(readonly options: CollectOptions) {}
 
-  async collect(): Promise<CollectResult> {
-    const targets = parseTargets(this.options);
+  /** `filter`: the cache provider's --lf rules (order, skipped files, kept items); none in workers and the API. */
+  async collect(filter?: CollectionFilter): Promise<CollectResult> {
+    const parsed = parseTargets(this.options);
+    const targets = filter ? filter.order(parsed, (t) => t.path) : parsed;
+    const itemsOf = (mod: ModuleNode) => (filter ? filter.moduleItems(mod, this.itemsOf(mod)) : this.itemsOf(mod));
     const items: Item[] = [];
     const seen = new Set<string>();
     const notFound: string[] = [];
@@ -116,9 +120,10 @@ export class Collector {
     };
     for (const target of targets) {
       if (statSync(target.path).isDirectory()) {
-        for (const file of this.walk(target.path)) {
+        for (const file of this.walk(target.path, filter)) {
+          if (filter && !filter.wantsFile(file)) continue;
           const mod = await this.module(file);
-          if ('namespace' in mod) add(this.itemsOf(mod));
+          if ('namespace' in mod) add(itemsOf(mod));
         }
         continue;
       }
@@ -127,13 +132,14 @@ export class Collector {
         notFound.push(notFoundMessage(target, [{ name: '', repr: `<Dir ${basename(dirname(target.path))}>`, items: [] }]));
         continue;
       }
+      if (filter && !filter.wantsFile(target.path)) continue;
       const mod = await this.module(target.path);
       if (!('namespace' in mod)) {
         // The import error is a collection error of its own; names inside the module cannot be looked up.
         if (target.parts.length > 0) notFound.push(notFoundMessage(target, []));
         continue;
       }
-      const moduleItems = this.itemsOf(mod);
+      const moduleItems = itemsOf(mod);
       if (target.parts.length === 0) {
         add(moduleItems);
         continue;
@@ -169,11 +175,12 @@ export class Collector {
   }
 
   /** Test files under a directory, walked in sorted order (files and directories interleaved, as pytest 9). */
-  private walk(dir: string): string[] {
+  private walk(dir: string, filter?: CollectionFilter): string[] {
     const files: string[] = [];
     const norecurse = [...DEFAULT_NORECURSE, ...this.options.norecursedirs];
     const visit = (d: string) => {
-      const entries = readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const sorted = readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const entries = filter ? filter.order(sorted, (entry) => join(d, entry.name)) : sorted;
       for (const entry of entries) {
         const full = join(d, entry.name);
         if (entry.isDirectory()) {

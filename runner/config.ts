@@ -161,6 +161,7 @@ export function loadConfig(
   const addopts = earlyReader.args('addopts') ?? [];
   if (addopts.length > 0) validateArgs(addopts, extraOptions, invocationDir, `via addopts config, ${earlyReader.where('addopts')}`);
   const fullArgv = [...addopts, ...envArgs, ...argv];
+  rejectCacheOptionsWithoutPlugin(argv, fullArgv, extraOptions, parseContext);
   const final = context.lenient
     ? parseArgsLenient(fullArgv, extraOptions, parseContext)
     : { options: parseArgs(fullArgv, extraOptions, parseContext), unknownFlags: [] };
@@ -187,6 +188,20 @@ export function loadConfig(
   };
   readers.set(config, reader);
   return config;
+}
+
+/** The options pytest's cacheprovider plugin adds (`--lfnf` may carry its value after `=`). */
+const CACHEPROVIDER_OPTIONS = ['--lf', '--last-failed', '--ff', '--failed-first', '--nf', '--new-first', '--cache-clear', '--cache-show', '--lfnf', '--last-failed-no-failures'];
+
+/**
+ * `-p no:cacheprovider` on the command line itself blocks the plugin before its options exist, so pytest rejects
+ * them (`unrecognized arguments: --lf`), wherever they were given. From addopts or PYTEST_ADDOPTS it comes too late
+ * for that: the options stay and do nothing, which is what memory.ini's addopts relies on.
+ */
+function rejectCacheOptionsWithoutPlugin(argv: readonly string[], fullArgv: readonly string[], extra: readonly ExtraOptionSpec[], context: { cwd: string }): void {
+  if (!parseArgsLenient(argv, extra, context).options.plugins.includes('no:cacheprovider')) return;
+  const rejected = fullArgv.filter((arg) => CACHEPROVIDER_OPTIONS.includes(arg.split('=', 1)[0]!));
+  if (rejected.length > 0) throw new UsageError(`pytest-ts: error: unrecognized arguments: ${rejected.join(' ')}`);
 }
 
 /**

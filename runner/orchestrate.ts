@@ -1,6 +1,7 @@
 // A configured session from start to exit code: reporters, collection, selection, the fixture-graph check, the run
 // (in-process or isolated), interrupts, and the end of the session. Exit codes are decided here and only here.
 
+import { resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { ExitCode, UsageError } from './exit-codes.js';
 import type { Config } from './config.js';
@@ -15,7 +16,8 @@ import { collectOptionsFrom } from './collect.js';
 import { TerminalReporter } from './terminal.js';
 import { resolveColor, runningOnCI } from './terminal-format.js';
 import { checkJunitPath, JunitXmlReporter, resolveJunitPath } from './junitxml.js';
-import { formatFailure } from './traceback.js';
+import { crashMessage, formatFailure } from './traceback.js';
+import { importFailureKind } from './import-errors.js';
 import type { CollectReport, SessionFinishInfo } from './reports.js';
 import { Interrupted, type ItemPlan } from './run.js';
 import { IsolatedExecutor } from './isolation.js';
@@ -116,7 +118,15 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
 
   function importErrorReport(e: CollectionError): CollectReport {
     const failure = formatFailure(e.error, { tb: args.tb === 'auto' ? 'short' : args.tb, rootdir: config.rootdir, verbosity: args.verbose });
-    return { nodeid: e.nodeid, outcome: 'failed', failure };
+    const kind = importFailureKind(e.error);
+    // pytest's ImportError and SyntaxError collection errors are plain text, with no crash line for the short
+    // summary; a module that cannot be resolved has no frame of the user's either, so only its message is shown.
+    if (kind === 'resolution') {
+      const path = resolve(config.rootdir, e.nodeid);
+      const message = crashMessage(e.error);
+      return { nodeid: e.nodeid, outcome: 'failed', failure: { message: '', text: `ImportError while importing test module '${path}'.\nTraceback:\n${message.split('\n').map((l) => `E   ${l}`).join('\n')}` } };
+    }
+    return { nodeid: e.nodeid, outcome: 'failed', failure: kind === 'syntax' ? { ...failure, message: '' } : failure };
   }
 
   // Conftests first: they add header lines (reportHeader) and may fail to import (a usage error, as in pytest).
@@ -137,6 +147,7 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
     configfile: config.inifileRelative,
     testpaths: paths.source === 'testpaths' ? config.ini.testpaths : undefined,
     headerLines,
+    cachedir: cache?.displayPath(),
     platform: process.platform,
     versions: { node: process.version, pytestTs: VERSION },
   });
@@ -147,7 +158,8 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
   const collectStart = performance.now();
   let result;
   try {
-    result = await session.collect();
+    const cwd = config.invocationDir;
+    result = await session.collect(cache?.collectionFilter(paths.paths.map((p) => resolve(cwd, p.split('::')[0]!.split('[')[0]!))));
   } catch (error) {
     // pytest still shows the import errors it met and counts the tests that node ids named before it gives up.
     if (error instanceof NodeIdNotFound) return usageErrorAfterStart(error, error.collected, session.collector.errors.map(importErrorReport));
@@ -171,11 +183,9 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
     }
     items = items.filter((i) => !broken.has(i.module.nodeid));
   }
-  // --lf keeps only the last failures, at collection (pytest does not count the others as collected or deselected).
+  // Under --lf the collector has already skipped files and module-level tests as pytest does; the rest of --lf
+  // (deselecting the tests that passed) comes after -k, -m and --deselect.
   const collectedCount = result.items.length;
-  const lastFailedOnly = cache ? cache.filterCollected(items) : items;
-  const droppedByLf = items.length - lastFailedOnly.length;
-  items = lastFailedOnly;
 
   // Selection: -k / -m errors come after node-id errors. pytest compiles AND evaluates -k before it compiles -m, so
   // a -k call error (raised while evaluating) beats an -m syntax error; selectItems compiles -m lazily for that.
@@ -188,8 +198,9 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
     if (error instanceof UsageError) return usageErrorAfterStart(error, items.length);
     throw error;
   }
-  const selected = cache ? cache.reorder(selection.selected) : selection.selected;
-  const deselectedCount = selection.deselected.length;
+  const modified = cache ? cache.modifySelected(selection.selected) : { items: selection.selected, deselected: [] };
+  const selected = modified.items;
+  const deselectedCount = selection.deselected.length + modified.deselected.length;
 
   // The whole fixture graph is checked before the first test; every problem is a collection error with file:line.
   const { plans, problems } = session.plan(selected);
@@ -201,7 +212,7 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
   for (const report of collectReports) await bus.emit('collectReport', report);
 
   await bus.emit('collectionFinish', {
-    collected: collectedCount - droppedByLf,
+    collected: collectedCount,
     deselected: deselectedCount,
     items: selected.map((i) => ({ nodeid: i.nodeid, location: i.location, markers: i.marks.map((m) => m.name) })),
     errors: collectReports.length,

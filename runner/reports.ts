@@ -89,6 +89,8 @@ export interface SessionStartInfo {
   testpaths?: string[];
   /** Extra lines from conftest `reportHeader` hooks. */
   headerLines: string[];
+  /** The cache provider's `cachedir:` line (shown at -v, or always when cache_dir is not the default). */
+  cachedir?: string;
   platform: string;
   versions: { node: string; pytestTs: string };
 }

@@ -6,6 +6,7 @@ import type { ReporterBus } from './bus.js';
 import { Capture, type CaptureMode } from './capture.js';
 import { Collector, type CollectOptions, type CollectResult } from './collect.js';
 import { FixtureManager, type FixtureProblem } from './fixtures.js';
+import type { CollectionFilter } from './last-failed.js';
 import type { Item } from './nodes.js';
 import type { LogRecordInfo } from './reports.js';
 import { RunLoop, type ItemPlan, type RunSettings } from './run.js';
@@ -37,8 +38,8 @@ export class Session {
     this.loop = new RunLoop(this.fixtures, bus, this.capture, this.state, settings.run, builtinValues(this.state));
   }
 
-  collect(): Promise<CollectResult> {
-    return this.collector.collect();
+  collect(filter?: CollectionFilter): Promise<CollectResult> {
+    return this.collector.collect(filter);
   }
 
   /** The fixture plan of every item, and every problem in the graph (missing fixtures, cycles, scope mismatches). */

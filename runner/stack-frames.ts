@@ -33,8 +33,15 @@ export function parseStack(stack: string): StackFrame[] {
     const frame = parseFrame(lines[i]!);
     if (frame) frames.push(frame);
   }
+  // A module's top-level code, called by node's ESM loader, is `<module>` to pytest; with source maps on, node names
+  // it `<anonymous>`, as it names an unnamed arrow function, so the caller tells the two apart.
+  for (let i = 0; i + 1 < frames.length; i++) {
+    if (frames[i]!.functionName === '<anonymous>' && MODULE_EVALUATION.test(frames[i + 1]!.functionName)) frames[i]!.functionName = '';
+  }
   return frames;
 }
+
+const MODULE_EVALUATION = /^ModuleJob\.(?:run|evaluate)$/;
 
 function parseFrame(line: string): StackFrame | undefined {
   const match = FRAME.exec(line);

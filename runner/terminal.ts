@@ -214,7 +214,8 @@ export class TerminalReporter implements Reporter {
         let platform = `platform ${info.platform} -- Node ${node}, pytest-ts-${info.versions.pytestTs}`;
         if (this.verbosity > 0) platform += ` -- ${process.execPath}`;
         this.writeLine(platform);
-        // pytest prints conftest report headers before its own rootdir/configfile lines.
+        // pytest prints the cache provider's line, then conftest report headers, then its own rootdir/configfile.
+        if (info.cachedir !== undefined && (this.verbosity > 0 || info.cachedir !== '.pytest_cache')) this.writeLine(`cachedir: ${info.cachedir}`);
         for (const line of info.headerLines) this.writeLine(line);
         this.writeLine(`rootdir: ${info.rootdir}`);
         if (info.configfile !== undefined) this.writeLine(`configfile: ${info.configfile}`);

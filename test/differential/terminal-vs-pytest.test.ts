@@ -10,10 +10,11 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { BIN } from '../cli/project.js';
 import { pytestUnavailableReason } from './pytest-oracle.js';
+import { normaliseOutput as normalise } from './normalise-output.js';
 import { spawnAsync } from './spawn-async.js';
 import { RUNNER_INDEX } from './ts-mirror.js';
 
@@ -220,32 +221,6 @@ function project(files: Record<string, string>): string {
   dirs.push(dir);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text.replaceAll('@runner', RUNNER_INDEX));
   return dir;
-}
-
-const ENTRY_HEADER = /^_+ .+? _+$/;
-const SECTION_HEADER = /^-+ .+? -+$/;
-const BANNER = /^=+ .* =+$/;
-const REPORT_BLOCK = /^=+ (FAILURES|ERRORS) =+$/;
-
-/** stdout with the differences that come from the language, not the runner, taken out (see the file's header). */
-function normalise(stdout: string, rootdir: string): string[] {
-  const out: string[] = [];
-  let inReportBlock = false;
-  for (let line of stdout.replace(/\n$/, '').split('\n')) {
-    line = line.replaceAll(rootdir, '<rootdir>').replaceAll(basename(rootdir), '<rootname>').replace(/\.py\b/g, '.ts');
-    if (line.startsWith('platform ')) continue;
-    if (REPORT_BLOCK.test(line)) inReportBlock = true;
-    else if (BANNER.test(line)) inReportBlock = false;
-    if (inReportBlock && !REPORT_BLOCK.test(line) && !ENTRY_HEADER.test(line) && !SECTION_HEADER.test(line)) continue;
-    line = line
-      .replace(/ in \d+\.\d+s( \(\d+:\d\d:\d\d\))?/, ' in Xs')
-      .replace(/^((?:FAILED|ERROR) \S+) - .*$/, '$1 - <message>')
-      .replace(/^(SKIPPED \[\d+\] [^:]+):\d+:/, '$1:N:');
-    // The summary lines are centred: re-centre after the time was replaced, so widths cannot differ.
-    if (BANNER.test(line)) line = `= ${line.replace(/^=+ | =+$/g, '')} =`;
-    out.push(line);
-  }
-  return out;
 }
 
 /** Both runners at once: the two processes overlap, so a case costs the slower of the two. */

@@ -367,6 +367,18 @@ describe('parseStack', () => {
     );
   });
 
+  test("a module's top-level code is '' (pytest's <module>), an anonymous function stays <anonymous>", () => {
+    const parsed = parseStack(
+      [
+        'Error: boom',
+        '    at <anonymous> (/abs/test_x.ts:3:9)',
+        '    at <anonymous> (/abs/test_x.ts:1:7)',
+        '    at ModuleJob.run (node:internal/modules/esm/module_job:325:25)',
+      ].join('\n'),
+    );
+    assert.deepEqual(parsed.map((f) => f.functionName), ['<anonymous>', '', 'ModuleJob.run']);
+  });
+
   test('a message containing "at" lines is not taken for frames', () => {
     const parsed = parseStack('Error: look\n    at this line of the message\nmore text\n    at f (/a.ts:1:1)');
     assert.deepEqual(parsed.map((f) => f.file), ['/a.ts']);
