@@ -9,9 +9,9 @@ import type { CollectionFilter } from './last-failed.js';
 import { matchesFilePattern, matchesPrefixOrGlob, fnmatch } from './glob.js';
 import { classMarks, moduleMarks, ownMarks, type Mark } from './marks.js';
 import type { ClassNode, CollectionError, CollectionWarning, ConftestModule, FixtureDef, Item, ModuleNode } from './nodes.js';
-import { expandParametrize } from './parametrize.js';
+import { expandParametrize, ParametrizeError } from './parametrize.js';
 import { scanSource } from './source-scan.js';
-import { requestedNames } from './signature.js';
+import { exactArgumentNames, requestedNames } from './signature.js';
 
 export interface CollectOptions {
   rootdir: string;
@@ -349,6 +349,14 @@ export class Collector {
     const fnMarks = ownMarks(fn);
     const inherited: Mark[] = [...(cls?.marks ?? []), ...mod.marks];
     const specs = expandParametrize([...fnMarks, ...inherited]);
+    const accepted = exactArgumentNames(fn);
+    if (accepted !== undefined) {
+      // pytest's check in Metafunc.parametrize: a parametrized name the function cannot receive is a collection error.
+      for (const spec of specs) {
+        const unused = Object.keys(spec.params).find((arg) => !accepted.includes(arg));
+        if (unused !== undefined) throw new ParametrizeError(`In ${name}: function uses no argument '${unused}'`);
+      }
+    }
     const line = mod.source.memberLine(cls?.name, name) ?? 0;
     const baseNodeid = cls ? `${cls.nodeid}::${name}` : `${mod.nodeid}::${name}`;
     const requested = requestedNames(fn);

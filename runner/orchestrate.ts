@@ -118,6 +118,10 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
 
   function importErrorReport(e: CollectionError): CollectReport {
     const failure = formatFailure(e.error, { tb: args.tb === 'auto' ? 'short' : args.tb, rootdir: config.rootdir, verbosity: args.verbose });
+    if ((e.error as { pytrace?: unknown } | null)?.pytrace === false) {
+      const message = crashMessage(e.error).replace(/^\w*Error: /, '');
+      return { nodeid: e.nodeid, outcome: 'failed', failure: { message: `Failed: ${message}`, text: message } };
+    }
     const kind = importFailureKind(e.error);
     // pytest's ImportError and SyntaxError collection errors are plain text, with no crash line for the short
     // summary; a module that cannot be resolved has no frame of the user's either, so only its message is shown.

@@ -42,7 +42,10 @@ export interface CallSpec {
   marks: Mark[];
 }
 
-export class ParametrizeError extends Error {}
+/** A bad parametrization: a collection error shown as its message alone, as pytest's fail(..., pytrace=False). */
+export class ParametrizeError extends Error {
+  readonly pytrace = false;
+}
 
 function splitNames(argnames: unknown): string[] {
   if (Array.isArray(argnames)) return argnames.map(String);

@@ -27,6 +27,27 @@ export function parseRequestedNames(source: string): string[] {
   return objectPatternKeys(source.slice(i + 1, end));
 }
 
+/**
+ * Every name the function can receive, when its signature says so exactly: `[]` for an empty parameter list, the keys
+ * of a first-parameter object pattern that has no rest element and no computed key. Undefined when it cannot be told
+ * (`(args) => args.a`, `({ ...all })`, `x => ...`): then nothing is checked against it.
+ */
+export function exactArgumentNames(fn: Function): readonly string[] | undefined {
+  const source = Function.prototype.toString.call(fn);
+  const open = firstParameterListStart(source);
+  if (open < 0) return undefined;
+  const i = skipSpaceAndComments(source, open + 1);
+  if (source[i] === ')') return [];
+  if (source[i] !== '{') return undefined;
+  const end = matchingClose(source, i);
+  if (end < 0) return undefined;
+  const body = source.slice(i + 1, end);
+  const entries = body.split(',').map((e) => e.slice(skipSpaceAndComments(e, 0)).trim());
+  // A rough scan is enough here: a rest element or computed key anywhere means "cannot tell", which checks nothing.
+  if (entries.some((e) => e.startsWith('...') || e.startsWith('['))) return undefined;
+  return objectPatternKeys(body);
+}
+
 /** Index of the `(` that opens the parameter list, or -1 for `x => ...` and unparseable text. */
 function firstParameterListStart(source: string): number {
   // Skip a leading `async`, `function`, `*`, a name, or a computed/method name: the first `(` outside strings

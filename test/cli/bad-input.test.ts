@@ -198,7 +198,16 @@ const TABLE: readonly BadInput[] = [
     files: { 'test_p.ts': `import { mark } from '@runner';\nexport class TestP {\n  @mark.parametrize('a, b', [[1]])\n  test_x({ a, b }: any) {}\n}\n` },
     argv: [],
     exit: 2,
-    stdout: ["E   ParametrizeError: parametrize('a,b'): wrong number of values at index 0: expected 2, got 1", INTERRUPTED],
+    // Shown as its message alone, as pytest shows its own parametrize errors (fail(..., pytrace=False)).
+    stdout: ["parametrize('a,b'): wrong number of values at index 0: expected 2, got 1", "ERROR test_p.ts - Failed: parametrize('a,b'): wrong number of values at index...", INTERRUPTED],
+    notRun: true,
+  },
+  {
+    name: 'a parametrized name the test cannot receive',
+    files: { 'test_p.ts': `import { mark } from '@runner';\nexport class TestP {\n  @mark.parametrize('a', [1])\n  test_x({ b }: any) {}\n}\n` },
+    argv: [],
+    exit: 2,
+    stdout: ["In test_x: function uses no argument 'a'", "ERROR test_p.ts - Failed: In test_x: function uses no argument 'a'", INTERRUPTED],
     notRun: true,
   },
   {
