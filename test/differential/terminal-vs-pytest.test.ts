@@ -8,7 +8,7 @@
 // the message after ` - ` in FAILED/ERROR summary lines (`assert False` against `Error: assert False`); the source
 // line numbers in `SKIPPED [1] file:LINE:`.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -233,6 +233,21 @@ async function runBoth(args: string[], pyDir: string, tsDir: string) {
   return { py, ts };
 }
 
+const JUNIT_SETS: string[][] = [[], ['-x'], ['-m', 'not slow', '--deselect', 'test_one.py::TestAlpha::test_pass'], ['-o', 'junit_family=xunit2'], ['-o', 'junit_suite_name=oom', '-o', 'junit_duration_report=call']];
+
+/**
+ * JUnit XML with what differs between the languages taken out: times, timestamp, hostname, the failure and error
+ * messages and texts (tracebacks), the skip texts (`file:line: reason`), and `.py` read as `.ts`.
+ */
+function junitShape(xml: string): string {
+  return xml
+    .replace(/(time|timestamp|hostname)="[^"]*"/g, '$1="X"')
+    .replace(/(<(?:failure|error)[^>]*message=)"[^"]*"/g, '$1"M"')
+    .replace(/(<(?:failure|error|skipped)(?: [^>]*)?>)[^<]*<\//g, '$1T</')
+    .replace(/\.py\b/g, '.ts')
+    .replaceAll('><', '>\n<');
+}
+
 /** Cases that end in a usage error: stderr is compared as well. */
 const ERROR_SETS: string[][] = [
   ['missing_dir/'],
@@ -255,6 +270,14 @@ describe('terminal output against real pytest', { skip }, () => {
       assert.equal(py.stderr, '', `pytest wrote to stderr: ${py.stderr}`);
       assert.deepEqual(normalise(ts.stdout, tsDir), normalise(py.stdout, pyDir), `pytest-ts:\n${ts.stdout}${ts.stderr}\npytest:\n${py.stdout}`);
       assert.equal(ts.status, py.status);
+    });
+  }
+
+  for (const args of JUNIT_SETS) {
+    test(`the same JUnit XML, times and failure texts aside: ${args.join(' ') || '(no options)'}`, async () => {
+      const { py, ts } = await runBoth([...args, '--junitxml=report.xml'], pyDir, tsDir);
+      assert.equal(ts.status, py.status);
+      assert.equal(junitShape(readFileSync(join(tsDir, 'report.xml'), 'utf8')), junitShape(readFileSync(join(pyDir, 'report.xml'), 'utf8')));
     });
   }
 
