@@ -128,7 +128,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const start = performance.now();
   const first = monitor.captureMetrics(custom());
   result.samples = 1;
+  // Each schedule is start + k * interval, never a running sum: adding 1000.0 sixty times to a fractional start can land
+  // a hair past start + 60000 and lose the last sample, depending on the start time.
   const end = start + durationS * 1000;
+  let samplesDue = 1;
+  let togglesDue = 1;
+  let feedsDue = 1;
   let nextSample = start + sampleEveryMs;
   let nextToggle = start + toggleEveryMs;
   let nextFeed = start + feedEveryMs;
@@ -141,7 +146,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     if (due > end) break;
     await sleep(due - performance.now());
     if (due === nextSample) {
-      nextSample += sampleEveryMs;
+      nextSample = start + ++samplesDue * sampleEveryMs;
       options.beforeSample?.();
       const latest = monitor.captureMetrics(custom());
       result.samples++;
@@ -154,15 +159,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         break;
       }
     } else if (due === nextToggle) {
-      nextToggle += toggleEveryMs;
+      nextToggle = start + ++togglesDue * toggleEveryMs;
       await toggle(); // recording -> processing -> idle: the recording so far is transcribed
       await toggle(); // idle -> recording
     } else {
-      nextFeed += feedEveryMs;
+      nextFeed = start + ++feedsDue * feedEveryMs;
       await feed();
       // Behind by more than a whole interval (a loaded machine): drop the missed feeds instead of bursting them.
       while (nextFeed + feedEveryMs < performance.now()) {
-        nextFeed += feedEveryMs;
+        nextFeed = start + ++feedsDue * feedEveryMs;
         result.skippedFeeds++;
       }
     }
