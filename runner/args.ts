@@ -91,6 +91,8 @@ export interface Options {
   version: boolean;
   noHeader: boolean;
   noSummary: boolean;
+  /** --setup-show: print each fixture's SETUP and TEARDOWN and each test's fixtures as the run goes. */
+  setupShow: boolean;
   showCapture: 'no' | 'stdout' | 'stderr' | 'log' | 'all';
   /** --forked (pytest-forked's flag). */
   forked: boolean;
@@ -178,6 +180,7 @@ const BUILTIN_OPTIONS: readonly OptionDef[] = [
   strictFlag('--strict-config', 'strict_config', 'strictConfig'),
   strictFlag('--strict-markers', 'strict_markers', 'strictMarkers'),
   strictFlag('--strict', 'strict', 'strict'),
+  flag(['--setup-show', '--setupshow'], 'general', 'Show setup of fixtures while executing tests.', (o) => { o.setupShow = true; }),
   flag(['--fixtures', '--funcargs'], 'general', 'Show available fixtures.', (o) => { o.showFixtures = true; }),
   valued(['--capture'], '--capture=method', 'general', 'Per-test capturing method: one of fd|sys|no|tee-sys.', (o, v) => { o.capture = v as CaptureMethod; }, { choices: ['fd', 'sys', 'no', 'tee-sys'] }),
   flag(['-s'], 'general', 'Shortcut for --capture=no.', (o) => { o.capture = 'no'; }),
@@ -242,7 +245,7 @@ export function defaultOptions(): Options {
     reportChars: 'fE', color: 'auto', overrideIni: [], plugins: [], strictMarkers: false, strictConfig: false,
     strict: false, disableWarnings: false, pythonWarnings: [], durationsMin: 0.005, durationsMinGiven: false, lf: false, ff: false, nf: false,
     cacheClear: false, lfnf: 'all', showMarkers: false, showFixtures: false, help: false, version: false, noHeader: false,
-    noSummary: false, showCapture: 'all', forked: false, continueOnCollectionErrors: false, extra: {},
+    noSummary: false, setupShow: false, showCapture: 'all', forked: false, continueOnCollectionErrors: false, extra: {},
   };
 }
 

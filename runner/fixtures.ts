@@ -21,6 +21,8 @@ interface CacheEntry {
   finalizers: Finalizer[];
   /** Set when setup raised: every later request in the same scope gets the same error (pytest caches it too). */
   error?: unknown;
+  /** What this entry holds, for the observer's TEARDOWN. */
+  shown?: ShownFixture;
 }
 
 /** Values that the runner supplies per item: request, tmpPath and the like. */
@@ -28,7 +30,22 @@ export interface BuiltinProvider {
   defs: FixtureDef[];
 }
 
+/** A fixture as --setup-show names it: a real one, or a parametrized name (pytest's pseudo-fixture, with its value). */
+export type ShownFixture = { def: FixtureDef } | { param: string; value: unknown };
+
+/** Told when a fixture has been set up (or failed to) and when its finalizers have run, for --setup-show. */
+export interface FixtureObserver {
+  setup(fixture: ShownFixture): void | Promise<void>;
+  teardown(fixture: ShownFixture): void | Promise<void>;
+}
+
 export class FixtureManager {
+  private observer: FixtureObserver | undefined;
+
+  observe(observer: FixtureObserver): void {
+    this.observer = observer;
+  }
+
   /** Cache key -> entry; the key names the definition and the scope instance (item, class, module or session). */
   private readonly cache = new Map<string, CacheEntry>();
   /** Setup order per scope instance, for reverse teardown. */
@@ -168,9 +185,12 @@ export class FixtureManager {
    */
   async setup(item: Item, order: readonly FixtureDef[], instance: object | undefined, builtinValue: BuiltinValueFactory): Promise<Record<string, unknown>> {
     const values = new Map<FixtureDef, unknown>();
-    for (const def of order) {
-      values.set(def, await this.value(def, item, instance, values, builtinValue));
+    const params = this.observer ? this.paramSlots(item, order) : undefined;
+    for (let i = 0; i < order.length; i++) {
+      for (const name of params?.get(i) ?? []) await this.showParam(item, name);
+      values.set(order[i]!, await this.value(order[i]!, item, instance, values, builtinValue));
     }
+    for (const name of params?.get(order.length) ?? []) await this.showParam(item, name);
     const args: Record<string, unknown> = { ...item.params };
     for (const name of item.argnames) {
       const def = this.resolve(item, name);
@@ -198,6 +218,7 @@ export class FixtureManager {
     let order = this.scopeOrder.get(scopeInstance);
     if (!order) this.scopeOrder.set(scopeInstance, (order = []));
     order.push(key);
+    entry.shown = { def };
     try {
       if (def.kind === 'builtin') {
         entry.value = await builtinValue(def, item, (fn) => entry.finalizers.push(fn), values);
@@ -215,7 +236,55 @@ export class FixtureManager {
     } catch (error) {
       entry.error = error;
       throw error;
+    } finally {
+      // pytest shows SETUP once the fixture function has run, whether it succeeded or not.
+      if (this.observer) await this.observer.setup({ def });
     }
+  }
+
+  /**
+   * Where pytest would set up each parametrized name, as a function-scoped pseudo-fixture: in the closure sorted by
+   * scope, after the function-scoped fixtures found before it (autouse, usefixtures, the names before it in the
+   * signature, and whatever those pull in). Returns, per index of `order`, the names to show before that fixture.
+   */
+  private paramSlots(item: Item, order: readonly FixtureDef[]): Map<number, string[]> {
+    const slots = new Map<number, string[]>();
+    const signature = requestedNames(item.fn);
+    const paramNames = signature.filter((n) => n in item.params);
+    if (paramNames.length === 0) return slots;
+    const initial = [...this.initialNames(item).filter((n) => !item.argnames.includes(n)), ...signature];
+    // A fixture's place is its own in the initial names, or the earliest place of a fixture that pulls it in.
+    const place = new Map<FixtureDef, number>();
+    for (let i = order.length - 1; i >= 0; i--) {
+      const def = order[i]!;
+      let at = initial.indexOf(def.name);
+      if (at < 0) at = Infinity;
+      for (const other of order) {
+        if (other !== def && requestedNames(other.fn).includes(def.name) && this.resolve(item, def.name, other) === def) at = Math.min(at, place.get(other) ?? Infinity);
+      }
+      place.set(def, at);
+    }
+    for (const name of paramNames) {
+      const at = initial.indexOf(name);
+      let slot = order.findIndex((d) => d.scope === 'function' && (place.get(d) ?? Infinity) > at);
+      if (slot < 0) slot = order.length;
+      let list = slots.get(slot);
+      if (!list) slots.set(slot, (list = []));
+      list.push(name);
+    }
+    return slots;
+  }
+
+  /** A parametrized name's SETUP now, and its TEARDOWN with the function-scoped fixtures, in reverse order. */
+  private async showParam(item: Item, name: string): Promise<void> {
+    const scopeInstance = `function:${item.nodeid}`;
+    const key = `${scopeInstance}#param:${name}`;
+    const shown: ShownFixture = { param: name, value: item.params[name] };
+    this.cache.set(key, { value: item.params[name], finalizers: [], shown });
+    let order = this.scopeOrder.get(scopeInstance);
+    if (!order) this.scopeOrder.set(scopeInstance, (order = []));
+    order.push(key);
+    await this.observer?.setup(shown);
   }
 
   /** Plain values and promises are the value; a (async) generator yields it once and tears down after the yield. */
@@ -272,6 +341,7 @@ export class FixtureManager {
           errors.push(error);
         }
       }
+      if (this.observer && entry.shown) await this.observer.teardown(entry.shown);
     }
     return errors;
   }

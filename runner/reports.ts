@@ -142,6 +142,11 @@ export interface LogRecordInfo {
 }
 
 /** A reporter listens to the session. Every method is optional; async ones are awaited in order. */
+/** --setup-show: a fixture set up or torn down, or a test about to be called (pytest's setuponly plugin). */
+export type SetupShowEvent =
+  | { kind: 'fixture'; action: 'SETUP' | 'TEARDOWN'; scope: 'function' | 'class' | 'module' | 'session'; name: string; uses: string[] }
+  | { kind: 'call'; nodeid: string; uses: string[] };
+
 export interface Reporter {
   sessionStart?(info: SessionStartInfo): void | Promise<void>;
   collectReport?(report: CollectReport): void | Promise<void>;
@@ -152,5 +157,6 @@ export interface Reporter {
   warning?(warning: WarningInfo): void | Promise<void>;
   /** Live log records; only sent when live logging is on (log_cli) and the record passes the live level. */
   logRecord?(record: LogRecordInfo): void | Promise<void>;
+  setupShow?(event: SetupShowEvent): void | Promise<void>;
   sessionFinish?(info: SessionFinishInfo): void | Promise<void>;
 }

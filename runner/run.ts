@@ -6,8 +6,10 @@ import type { ReporterBus } from './bus.js';
 import { RUNNER_DIR } from './paths.js';
 import type { Capture } from './capture.js';
 import { closestMarker, type SessionState } from './builtins.js';
-import type { BuiltinValueFactory, FixtureManager } from './fixtures.js';
+import type { BuiltinValueFactory, FixtureManager, ShownFixture } from './fixtures.js';
 import type { FixtureDef, Item } from './nodes.js';
+import { pyReprValue } from './config-entries.js';
+import { requestedNames } from './signature.js';
 import { outcomeKind, type OutcomeException } from './outcomes.js';
 import type { FailureRepr, ItemInfo, LogRecordInfo, Outcome, Phase, SkipRepr, TestReport } from './reports.js';
 import { formatFailure, type TbStyle } from './traceback.js';
@@ -21,6 +23,8 @@ export interface RunSettings {
   /** Stop after this many failed or errored tests; 0 = never. */
   maxfail: number;
   xfailStrict: boolean;
+  /** --setup-show: report fixture setups, teardowns and test calls as they happen. */
+  setupShow?: boolean;
   /** Formats one captured log record for the "Captured log" sections. */
   formatLogRecord(record: LogRecordInfo): string;
 }
@@ -38,6 +42,20 @@ export class TimeoutFailure extends Error {
   constructor(seconds: number) {
     super(`Timeout (>${seconds.toFixed(1)}s)`);
   }
+}
+
+/** pytest's saferepr(value, maxsize): Python's repr, cut in the middle with `...` when longer than maxsize. */
+function saferepr(value: unknown, maxsize: number): string {
+  const text = value === null || value === undefined ? 'None' : pyReprValue(value);
+  if (text.length <= maxsize) return text;
+  const head = Math.max(0, Math.floor((maxsize - 3) / 2));
+  const tail = Math.max(0, maxsize - 3 - head);
+  return `${text.slice(0, head)}...${text.slice(text.length - tail)}`;
+}
+
+/** pytest's item.fixturenames, sorted: every fixture in the item's closure and its parameter names. */
+function fixtureClosureNames(plan: ItemPlan): string[] {
+  return [...new Set([...plan.fixtures.map((d) => d.name), ...Object.keys(plan.item.params)])].sort();
 }
 
 /** When the item's time is up (its setup, call and teardown share one budget), and that budget in seconds. */
@@ -70,7 +88,28 @@ export class RunLoop {
     private readonly state: SessionState,
     private readonly settings: RunSettings,
     private readonly builtinValue: BuiltinValueFactory,
-  ) {}
+  ) {
+    if (settings.setupShow) {
+      fixtures.observe({
+        setup: (fixture) => this.showFixture('SETUP', fixture),
+        teardown: (fixture) => this.showFixture('TEARDOWN', fixture),
+      });
+    }
+  }
+
+  /**
+   * pytest shows every fixture but `request` (not a fixture there); SETUP lists what the fixture asked for, and a
+   * parametrized name shows its value as `n[1]`.
+   */
+  private showFixture(action: 'SETUP' | 'TEARDOWN', fixture: ShownFixture): Promise<void> | undefined {
+    if ('param' in fixture) {
+      return this.bus.emit('setupShow', { kind: 'fixture', action, scope: 'function', name: `${fixture.param}[${saferepr(fixture.value, 42)}]`, uses: [] });
+    }
+    const { def } = fixture;
+    if (def.kind === 'builtin' && def.name === 'request') return undefined;
+    const uses = action === 'SETUP' && def.kind !== 'builtin' ? requestedNames(def.fn).filter((n) => n !== 'request').sort() : [];
+    return this.bus.emit('setupShow', { kind: 'fixture', action, scope: def.scope, name: def.name, uses });
+  }
 
   /** Ends the running phase with an Interrupted error; the loop runs teardowns and stops. */
   interrupt(reason: Interrupted): void {
@@ -85,7 +124,16 @@ export class RunLoop {
       await this.runItem(plans[i]!, this.interruptedBy || this.shouldStopAfter() ? undefined : next);
       if (this.shouldStopAfter()) this.stopReason ??= `stopping after ${this.failures} failures`;
     }
-    if (this.interruptedBy || this.stopReason) await this.fixtures.teardownAll();
+    if (this.interruptedBy || this.stopReason) {
+      // pytest tears the rest down at session finish, under its global capture: what finalizers print there is not
+      // shown (log records still reach live logging). With -s nothing is captured, so it is shown.
+      this.capture.begin(undefined, 'sessionfinish');
+      try {
+        await this.fixtures.teardownAll();
+      } finally {
+        this.capture.end();
+      }
+    }
   }
 
   private shouldStopAfter(): boolean {
@@ -115,6 +163,7 @@ export class RunLoop {
     let interrupted = setup.interrupted;
     if (setup.report.outcome === 'passed' && !interrupted) {
       const call = await this.phase(item, 'call', sections, deadline, true, async () => {
+        if (this.settings.setupShow) await this.bus.emit('setupShow', { kind: 'call', nodeid: item.nodeid, uses: fixtureClosureNames(plan) });
         await item.fn.call(instance, args);
       });
       reports.push(call.report);

@@ -15,6 +15,7 @@ import type {
   SessionStartInfo,
   TestReport,
   WarningInfo,
+  SetupShowEvent,
 } from './reports.js';
 import type { TbStyle } from './traceback.js';
 import { bestRelPath, collectCountLines, collectTreeLines, effectiveWidth, formatTrimmed, reportCharsFor, wrapText } from './terminal-format.js';
@@ -57,6 +58,8 @@ export interface TerminalOptions {
   ci?: boolean;
   /** --junitxml as an absolute, normalised path: the summary names the file it wrote, as pytest does. */
   junitxml?: string;
+  /** --setup-show: fixture lines between the results, and (as in pytest) no progress percentages. */
+  setupShow?: boolean;
 }
 
 /** After a -v word was written, pytest sets currentfspath to -2: "a line is open, but it is no path". */
@@ -90,7 +93,7 @@ export class TerminalReporter implements Reporter {
     this.tw = new TerminalWriter(write, effectiveWidth(options.width), options.color, capture === 'no');
     this.startpath = options.invocationDir ?? options.rootdir;
     // pytest shows no percentages under -s (#3038) and none in the classic style.
-    this.showProgress = capture === 'no' || options.consoleOutputStyle === 'classic' ? false : options.consoleOutputStyle;
+    this.showProgress = capture === 'no' || options.consoleOutputStyle === 'classic' || options.setupShow ? false : options.consoleOutputStyle;
     if (options.logCli.enabled) this.liveLog = new LiveLogWriter(this.tw, options.logCli);
     this.summaryOptions = {
       verbosity: options.verbosity,
@@ -346,6 +349,20 @@ export class TerminalReporter implements Reporter {
 
   warning(warning: WarningInfo): void {
     this.stats.warnings.push(warning);
+  }
+
+  /** pytest's setuponly plugin: each line starts with tw.line(), ending whatever the current line holds. */
+  setupShow(event: SetupShowEvent): void {
+    this.tw.line();
+    const uses = event.uses.length > 0 ? ` (fixtures used: ${event.uses.join(', ')})` : '';
+    if (event.kind === 'call') {
+      this.tw.write(`${' '.repeat(8)}${event.nodeid}${uses}`);
+    } else {
+      // Session 0, package 2, module 4, class 6, function 8: the wider the scope, the less indented.
+      const indent = { session: 0, module: 4, class: 6, function: 8 }[event.scope];
+      this.tw.write(`${' '.repeat(indent)}${event.action.padEnd(8)} ${event.scope[0]!.toUpperCase()} ${event.name}${uses}`);
+    }
+    this.tw.flushIfDue();
   }
 
   logRecord(record: LogRecordInfo): void {

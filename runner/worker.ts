@@ -31,6 +31,7 @@ function forwardingReporter(): Reporter {
     testFinish: forward('testFinish'),
     warning: forward('warning'),
     logRecord: forward('logRecord'),
+    setupShow: forward('setupShow'),
   };
 }
 
