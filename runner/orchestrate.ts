@@ -18,7 +18,9 @@ import { resolveColor, runningOnCI } from './terminal-format.js';
 import { checkJunitPath, JunitXmlReporter, resolveJunitPath } from './junitxml.js';
 import { crashMessage, formatFailure } from './traceback.js';
 import { importFailureKind } from './import-errors.js';
-import type { CollectReport, SessionFinishInfo } from './reports.js';
+import { unknownMarkMessage, unknownMarkUses } from './unknown-marks.js';
+import { WarningFilters } from './warning-filters.js';
+import type { CollectReport, SessionFinishInfo, WarningInfo } from './reports.js';
 import { Interrupted, type ItemPlan } from './run.js';
 import { IsolatedExecutor } from './isolation.js';
 import { buildLogFormatter, type WorkerSettings } from './worker-protocol.js';
@@ -45,8 +47,17 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
 
   // Fail fast on what pytest only finds out at the end (an unwritable report path).
   if (args.junitxml) checkJunitPath(args.junitxml);
+  // Filters are checked before anything runs: a bad one is a usage error, as in pytest.
+  const warningFilters = new WarningFilters(config.ini.filterwarnings, args.pythonWarnings);
+  // `-p no:warnings` turns pytest's warnings plugin off: nothing is recorded, shown or counted.
+  const warningsOff = args.plugins.includes('no:warnings');
 
   const bus = new ReporterBus();
+  /** Every warning pytest-ts issues passes the filters (and `-p no:warnings`) first. */
+  const warn = async (warning: WarningInfo, module?: string) => {
+    if (warningsOff || warningFilters.actionFor(warning.category, warning.message, module) === 'ignore') return;
+    await bus.emit('warning', warning);
+  };
   const session = new Session(
     {
       ...workerSettings,
@@ -156,8 +167,8 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
     platform: process.platform,
     versions: { node: process.version, pytestTs: VERSION },
   });
-  for (const message of unknownKeyWarnings(config)) await bus.emit('warning', { message, category: 'PytestConfigWarning', location: config.inifileRelative });
-  if (paths.warning) await bus.emit('warning', { message: paths.warning, category: 'PytestConfigWarning' });
+  for (const message of unknownKeyWarnings(config)) await warn({ message, category: 'PytestConfigWarning', location: config.inifileRelative });
+  if (paths.warning) await warn({ message: paths.warning, category: 'PytestConfigWarning' });
 
   // Collection. Path and node-id errors are usage errors; import errors are collection errors.
   const collectStart = performance.now();
@@ -171,10 +182,29 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
     if (error instanceof UsageError) return usageErrorAfterStart(error);
     throw error;
   }
-  for (const w of result.warnings) await bus.emit('warning', { message: w.message, category: 'PytestCollectionWarning', location: w.location });
+  for (const w of result.warnings) await warn({ message: w.message, category: 'PytestCollectionWarning', location: w.location });
 
   const collectReports: CollectReport[] = result.errors.map(importErrorReport);
   let items: Item[] = result.items;
+  if (!config.ini.strictMarkers) {
+    // pytest warns about each use of an unregistered mark; `-W error::pytest.PytestUnknownMarkWarning` makes the
+    // first one in a module a collection error of that module.
+    const registered = new Set(config.ini.markers.map((m) => m.name));
+    const failed = new Set<string>();
+    for (const use of unknownMarkUses(items, registered)) {
+      if (failed.has(use.module.nodeid)) continue;
+      const message = unknownMarkMessage(use.name);
+      const moduleName = use.module.nodeid.replace(/^.*\//, '').replace(/\.[^.]*$/, '');
+      const action = warningsOff ? 'ignore' : warningFilters.actionFor('PytestUnknownMarkWarning', message, moduleName);
+      if (action === 'show') await bus.emit('warning', { message, category: 'PytestUnknownMarkWarning', location: `${use.module.path}:${use.line}` });
+      if (action === 'error') {
+        failed.add(use.module.nodeid);
+        const text = `pytest.PytestUnknownMarkWarning: ${message}`;
+        collectReports.push({ nodeid: use.module.nodeid, outcome: 'failed', failure: { message: text, text } });
+      }
+    }
+    items = items.filter((i) => !failed.has(i.module.nodeid));
+  }
   if (config.ini.strictMarkers) {
     const registered = new Set(config.ini.markers.map((m) => m.name));
     const broken = new Set<string>();
@@ -190,7 +220,7 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
   }
   // Under --lf the collector has already skipped files and module-level tests as pytest does; the rest of --lf
   // (deselecting the tests that passed) comes after -k, -m and --deselect.
-  const collectedCount = result.items.length;
+  const collectedCount = items.length;
 
   // Selection: -k / -m errors come after node-id errors. pytest compiles AND evaluates -k before it compiles -m, so
   // a -k call error (raised while evaluating) beats an -m syntax error; selectItems compiles -m lazily for that.
