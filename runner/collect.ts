@@ -298,8 +298,8 @@ export class Collector {
         if (value.length > 0) {
           const line = (mod.source.classLine(name) ?? 0) + 1;
           this.warnings.push({
-            message: `PytestCollectionWarning: cannot collect test class '${name}' because it has a constructor with parameters (from: ${mod.nodeid})`,
-            location: `${mod.nodeid}:${line}`,
+            message: `cannot collect test class '${name}' because it has a constructor with parameters (from: ${mod.nodeid})`,
+            location: `${mod.path}:${line}`,
           });
           continue;
         }
@@ -316,12 +316,22 @@ export class Collector {
     const classNode: ClassNode = { name, nodeid, cls, module: mod, marks: classMarks(cls), fixtures: [] };
     const methodNames: string[] = [];
     const seen = new Set<string>();
-    // Own methods first, then inherited ones (pytest walks the MRO the same way).
-    for (let proto = cls.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
-      for (const key of Object.getOwnPropertyNames(proto)) {
+    const methods = new Map<string, Function>();
+    // Own methods first, then inherited ones (pytest walks the MRO the same way). Static methods are tests too, as
+    // pytest collects a @staticmethod; they take their place among the methods in source order.
+    for (let proto = cls.prototype, ctor: unknown = cls; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto), ctor = Object.getPrototypeOf(ctor)) {
+      const keys = Object.getOwnPropertyNames(proto).map((key) => ({ key, owner: proto as object }));
+      const statics = typeof ctor === 'function' ? staticTestKeys(ctor, (key) => matchesPrefixOrGlob(key, this.options.pythonFunctions)) : [];
+      if (statics.length > 0) {
+        const className = (ctor as Function).name;
+        const lineOf = (key: string) => mod.source.memberLine(className, key) ?? Infinity;
+        keys.push(...statics.map((key) => ({ key, owner: ctor as object })));
+        keys.sort((a, b) => lineOf(a.key) - lineOf(b.key));
+      }
+      for (const { key, owner } of keys) {
         if (key === 'constructor' || seen.has(key)) continue;
         seen.add(key);
-        const descriptor = Object.getOwnPropertyDescriptor(proto, key);
+        const descriptor = Object.getOwnPropertyDescriptor(owner, key);
         if (!descriptor || typeof descriptor.value !== 'function') continue;
         const fixtureOptions = methodFixtureOptions(descriptor.value);
         if (fixtureOptions) {
@@ -337,11 +347,12 @@ export class Collector {
           });
         } else if (matchesPrefixOrGlob(key, this.options.pythonFunctions)) {
           methodNames.push(key);
+          methods.set(key, descriptor.value as Function);
         }
       }
     }
     const items: Item[] = [];
-    for (const key of methodNames) items.push(...this.functionItems(mod, classNode, key, cls.prototype[key], dirKeywords));
+    for (const key of methodNames) items.push(...this.functionItems(mod, classNode, key, methods.get(key)!, dirKeywords));
     return items;
   }
 
@@ -393,6 +404,15 @@ export class Collector {
 
 function basename(path: string): string {
   return path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf(sep)) + 1);
+}
+
+/** A class's own static methods that are test functions (not classes, not the built-in length/name/prototype). */
+function staticTestKeys(ctor: Function, isTestName: (key: string) => boolean): string[] {
+  return Object.getOwnPropertyNames(ctor).filter((key) => {
+    if (key === 'length' || key === 'name' || key === 'prototype' || !isTestName(key)) return false;
+    const value = Object.getOwnPropertyDescriptor(ctor, key)?.value;
+    return typeof value === 'function' && !isClass(value);
+  });
 }
 
 export function isClass(value: unknown): value is Function {

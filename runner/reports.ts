@@ -30,6 +30,8 @@ export interface SkipRepr {
   path: string;
   /** 1-based line of the skip marker or the skip() call. */
   line: number;
+  /** The terminal summary folds this skip without its line (pytest: a `skip` mark inherited from a class or module). */
+  foldWithoutLine?: boolean;
 }
 
 export interface TestReport {

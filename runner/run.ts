@@ -10,6 +10,7 @@ import type { BuiltinValueFactory, FixtureManager, ShownFixture } from './fixtur
 import type { FixtureDef, Item } from './nodes.js';
 import { pyReprValue } from './config-entries.js';
 import { requestedNames } from './signature.js';
+import { ownMarks } from './marks.js';
 import { outcomeKind, type OutcomeException } from './outcomes.js';
 import type { FailureRepr, ItemInfo, LogRecordInfo, Outcome, Phase, SkipRepr, TestReport } from './reports.js';
 import { formatFailure, type TbStyle } from './traceback.js';
@@ -200,17 +201,14 @@ export class RunLoop {
 
   /** skip / skipif / xfail(run=false) markers, checked at setup like pytest's skipping plugin. */
   private evaluateSkipMarks(item: Item): void {
+    // pytest's evaluate_skip_marks: every skipif first, then skip.
     for (const m of item.marks) {
-      if (m.name === 'skip') {
-        throw new MarkerSkip(String(m.kwargs.reason ?? m.args[0] ?? 'unconditional skip'));
-      }
-      if (m.name === 'skipif') {
-        const conditions = m.args.length ? m.args : [m.kwargs.condition];
-        if (conditions.some((c) => (typeof c === 'function' ? c() : c))) {
-          throw new MarkerSkip(String(m.kwargs.reason ?? 'condition: true'));
-        }
-      }
+      if (m.name !== 'skipif') continue;
+      const conditions = m.args.length ? m.args : [m.kwargs.condition];
+      if (conditions.some((c) => (typeof c === 'function' ? c() : c))) throw new MarkerSkip(String(m.kwargs.reason ?? 'condition: true'), false);
     }
+    const skip = item.marks.find((m) => m.name === 'skip');
+    if (skip) throw new MarkerSkip(String(skip.kwargs.reason ?? skip.args[0] ?? 'unconditional skip'), true);
     const xfail = this.xfailMark(item);
     if (xfail && xfail.run === false) throw new MarkerXfailNotRun(xfail.reason);
   }
@@ -295,7 +293,9 @@ export class RunLoop {
 
     if (error instanceof MarkerSkip) {
       outcome = 'skipped';
-      skip = { reason: error.reason, path: item.module.path, line: item.location.line + 1 };
+      // pytest's _folded_skips: a skip mark the test inherits (class, module) is summarised without a line.
+      const foldWithoutLine = error.bySkipMark && ownMarks(item.fn).length === 0;
+      skip = { reason: error.reason, path: item.module.path, line: item.location.line + 1, ...(foldWithoutLine ? { foldWithoutLine } : {}) };
     } else if (error instanceof MarkerXfailNotRun) {
       outcome = 'skipped';
       wasxfail = `[NOTRUN] ${error.reason}`.trimEnd();
@@ -355,7 +355,11 @@ export class RunLoop {
 }
 
 class MarkerSkip extends Error {
-  constructor(readonly reason: string) {
+  constructor(
+    readonly reason: string,
+    /** A `skip` mark rather than `skipif`: pytest folds those without a line when the test has no marks of its own. */
+    readonly bySkipMark: boolean,
+  ) {
     super(reason);
   }
 }

@@ -341,7 +341,7 @@ export class SummaryWriter {
     for (const entry of this.stats.skipped) {
       const skip = entry.report.skip;
       const path = skip ? bestRelPath(this.options.invocationDir, skip.path) : entry.kind === 'test' ? entry.report.location.relpath : entry.report.nodeid;
-      const line = skip ? skip.line : entry.kind === 'test' ? entry.report.location.line + 1 : undefined;
+      const line = skip ? (skip.foldWithoutLine ? undefined : skip.line) : entry.kind === 'test' ? entry.report.location.line + 1 : undefined;
       const reason = skip?.reason ?? '';
       const key = `${path}\u0000${line}\u0000${reason}`;
       const group = folded.get(key);

@@ -1,6 +1,6 @@
 // The whole terminal output, end to end, against real pytest: one suite with every outcome (pass, fail, setup error,
 // skip by marker and by call, skipif, xfail, xpass, strict xpass, parametrize with ids, class markers, module-level
-// tests) written in Python and in TypeScript, run by both binaries with the option sets a pytest user types. After
+// tests, a module-wide and a class-wide skip, a static test method, xfail with run=False and with the wrong raises) written in Python and in TypeScript, run by both binaries with the option sets a pytest user types. After
 // the normalisations below, stdout must be identical line for line, and the exit codes equal.
 //
 // Normalised, because the languages differ, not the runners: `.py` is read as `.ts`; the platform line; the temp
@@ -155,6 +155,93 @@ export class TestBeta {
 export function test_module_fn() {}
 `;
 
+const PY_THREE = `import pytest
+
+pytestmark = pytest.mark.skip(reason="whole module")
+
+def test_skipped_by_module():
+    pass
+
+class TestAlsoSkipped:
+    def test_in_class(self):
+        pass
+`;
+
+const TS_THREE = `import { mark } from '@runner';
+
+export const pytestmark = mark.skip({ reason: 'whole module' });
+
+export function test_skipped_by_module() {}
+
+export class TestAlsoSkipped {
+  test_in_class() {}
+}
+`;
+
+const PY_FOUR = `import pytest
+
+@pytest.mark.skip(reason="class level")
+class TestSkippedClass:
+    def test_a(self):
+        pass
+
+    def test_b(self):
+        pass
+
+class TestStatic:
+    def test_instance(self):
+        pass
+
+    @staticmethod
+    def test_static():
+        pass
+
+    @pytest.mark.xfail(reason="never run", run=False)
+    def test_not_run(self):
+        assert False
+
+    @pytest.mark.xfail(raises=ZeroDivisionError, reason="wrong error")
+    def test_other_error(self):
+        raise ValueError("not a division")
+
+    @pytest.mark.skipif(True, reason="skipif first")
+    @pytest.mark.skip(reason="skip second")
+    def test_both(self):
+        pass
+`;
+
+const TS_FOUR = `import { mark } from '@runner';
+
+class ZeroDivisionError extends Error {}
+
+@mark.skip({ reason: 'class level' })
+export class TestSkippedClass {
+  test_a() {}
+
+  test_b() {}
+}
+
+export class TestStatic {
+  test_instance() {}
+
+  static test_static() {}
+
+  @mark.xfail({ reason: 'never run', run: false })
+  test_not_run() {
+    throw new Error('assert False');
+  }
+
+  @mark.xfail({ raises: ZeroDivisionError, reason: 'wrong error' })
+  test_other_error() {
+    throw new RangeError('not a division');
+  }
+
+  @mark.skipif(true, { reason: 'skipif first' })
+  @mark.skip({ reason: 'skip second' })
+  test_both() {}
+}
+`;
+
 /** Option sets as a pytest user types them; `.py` in an argument is `.ts` for pytest-ts. */
 const OPTION_SETS: string[][] = [
   [],
@@ -261,8 +348,8 @@ const ERROR_SETS: string[][] = [
 ];
 
 describe('terminal output against real pytest', { skip }, () => {
-  const pyDir = unavailable ? '' : project({ 'pytest.ini': INI, 'test_one.py': PY_ONE, 'test_two.py': PY_TWO });
-  const tsDir = unavailable ? '' : project({ 'pytest.ini': INI, 'test_one.ts': TS_ONE, 'test_two.ts': TS_TWO });
+  const pyDir = unavailable ? '' : project({ 'pytest.ini': INI, 'test_one.py': PY_ONE, 'test_two.py': PY_TWO, 'test_three.py': PY_THREE, 'test_four.py': PY_FOUR });
+  const tsDir = unavailable ? '' : project({ 'pytest.ini': INI, 'test_one.ts': TS_ONE, 'test_two.ts': TS_TWO, 'test_three.ts': TS_THREE, 'test_four.ts': TS_FOUR });
 
   for (const args of OPTION_SETS) {
     test(`the same output and exit code: ${args.join(' ') || '(no options)'}`, async () => {
