@@ -373,13 +373,13 @@ export class Collector {
     const requested = requestedNames(fn);
     const moduleBase = mod.nodeid.slice(mod.nodeid.lastIndexOf('/') + 1);
     return specs.map((spec) => {
-      const itemName = spec.id ? `${name}[${spec.id}]` : name;
+      const itemName = spec.id !== undefined ? `${name}[${spec.id}]` : name;
       const marks = [...spec.marks, ...fnMarks, ...inherited];
       const keywords = [itemName, moduleBase, ...dirKeywords, ...marks.map((m) => m.name)];
       if (cls) keywords.push(cls.name);
       if (spec.id) keywords.push(spec.id);
       return {
-        nodeid: spec.id ? `${baseNodeid}[${spec.id}]` : baseNodeid,
+        nodeid: spec.id !== undefined ? `${baseNodeid}[${spec.id}]` : baseNodeid,
         name: itemName,
         originalName: name,
         module: mod,
@@ -387,7 +387,7 @@ export class Collector {
         fn,
         marks,
         params: spec.params,
-        paramId: spec.id || undefined,
+        paramId: spec.id,
         location: { relpath: mod.nodeid, line, domain: cls ? `${cls.name}.${itemName}` : itemName },
         keywords,
         argnames: requested.filter((n) => !(n in spec.params)),

@@ -37,8 +37,8 @@ function isParameterSet(value: unknown): value is ParameterSet {
 export interface CallSpec {
   /** Argument name -> value, merged over all parametrize marks. */
   params: Record<string, unknown>;
-  /** The id inside the brackets: `1MB`, `a-1`. */
-  id: string;
+  /** The id inside the brackets: `1MB`, `a-1`, or '' (`test_x[]`); undefined when the test is not parametrized. */
+  id: string | undefined;
   marks: Mark[];
 }
 
@@ -56,12 +56,28 @@ function splitNames(argnames: unknown): string[] {
 /** pytest's automatic id for one value (`_idval`): scalars print, everything else is argname + index. */
 function autoId(value: unknown, argname: string, index: number): string {
   if (typeof value === 'string') return asciiEscaped(value);
-  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number') return pythonNumber(value);
+  if (typeof value === 'bigint') return String(value);
   if (typeof value === 'boolean') return value ? 'True' : 'False';
   if (value === null || value === undefined) return 'None';
   if (value instanceof RegExp) return asciiEscaped(value.source);
   if (typeof value === 'function' && value.name) return value.name;
   return `${argname}${index}`;
+}
+
+/**
+ * A number as Python's str() shows it in an id: integers as integers; other values as Python floats, with an
+ * exponent below 1e-4 and from 1e16 on (`1e-05`, `1e+20`), and `inf`, `-inf`, `nan`.
+ */
+export function pythonNumber(value: number): string {
+  if (Number.isNaN(value)) return 'nan';
+  if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
+  if (Number.isSafeInteger(value)) return String(value);
+  const [mantissa, exp] = value.toExponential().split('e') as [string, string];
+  const exponent = Number(exp);
+  if (exponent < -4 || exponent >= 16) return `${mantissa}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
+  const fixed = String(value);
+  return fixed.includes('.') ? fixed : `${fixed}.0`;
 }
 
 /** pytest escapes ids to ASCII (`é` -> `\xe9`, `中` -> `\u4e2d`, control characters as `\x1b`, `\t`, `\n`). */
@@ -113,28 +129,33 @@ function expandOne(m: Mark): OneMarkSets {
   if (Array.isArray(ids) && ids.length !== argvalues.length) {
     throw new ParametrizeError(`parametrize('${names.join(',')}'): ${ids.length} ids for ${argvalues.length} parameter sets`);
   }
-  // pytest makes duplicate ids unique with a _N suffix, counting per duplicated id.
+  // pytest's make_unique_parameterset_ids: a repeated id gets a counter, after a '_' when it ends in a digit, skipping
+  // counters that would collide with another id.
   const counts = new Map<string, number>();
   for (const s of sets) counts.set(s.id, (counts.get(s.id) ?? 0) + 1);
-  const seen = new Map<string, number>();
+  const taken = new Set(sets.map((s) => s.id));
+  const next = new Map<string, number>();
   for (const s of sets) {
-    if ((counts.get(s.id) ?? 0) > 1) {
-      const n = seen.get(s.id) ?? 0;
-      seen.set(s.id, n + 1);
-      s.id = `${s.id}_${n}`;
-    }
+    if ((counts.get(s.id) ?? 0) <= 1) continue;
+    const base = s.id;
+    const suffix = /\d$/.test(base) ? '_' : '';
+    let n = next.get(base) ?? 0;
+    while (taken.has(`${base}${suffix}${n}`)) n++;
+    s.id = `${base}${suffix}${n}`;
+    taken.add(s.id);
+    next.set(base, n + 1);
   }
   return { names, sets };
 }
 
 /**
  * The call specs of a test from its parametrize marks (closest first, as stored). No parametrize marks: one empty
- * spec with id ''. An empty argvalues list gives no items (pytest would make one skipped item; we report it as a
+ * spec without an id. An empty argvalues list gives no items (pytest would make one skipped item; we report it as a
  * collection error instead via the caller, which is clearer).
  */
 export function expandParametrize(marks: readonly Mark[]): CallSpec[] {
   const parametrize = marks.filter((m) => m.name === 'parametrize');
-  let specs: CallSpec[] = [{ params: {}, id: '', marks: [] }];
+  let specs: CallSpec[] = [{ params: {}, id: undefined, marks: [] }];
   for (const m of parametrize) {
     const { names, sets } = expandOne(m);
     const next: CallSpec[] = [];
@@ -146,7 +167,7 @@ export function expandParametrize(marks: readonly Mark[]): CallSpec[] {
           if (name in params) throw new ParametrizeError(`parametrize: duplicate argument name '${name}'`);
           params[name] = set.values[i];
         });
-        next.push({ params, id: spec.id === '' ? set.id : `${spec.id}-${set.id}`, marks: [...spec.marks, ...set.marks] });
+        next.push({ params, id: spec.id === undefined ? set.id : `${spec.id}-${set.id}`, marks: [...spec.marks, ...set.marks] });
       }
     }
     specs = next;

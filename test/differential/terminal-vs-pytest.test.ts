@@ -208,6 +208,23 @@ class TestStatic:
     @pytest.mark.skip(reason="skip second")
     def test_both(self):
         pass
+
+class TestIds:
+    @pytest.mark.parametrize("v", [1, 1.5, -2, 0.1, 1e20, 1e-07, 0.00001, "a b", "é", "", None, True, [1, 2], "new\\nline", float("inf"), float("nan")])
+    def test_v(self, v):
+        pass
+
+    @pytest.mark.parametrize("a, b", [(1, "x"), (2, "y"), (1, "x")])
+    def test_ab(self, a, b):
+        pass
+
+    @pytest.mark.parametrize("a", [1, 2, 3], ids=["one", "one", "one0"])
+    def test_dup(self, a):
+        pass
+
+    @pytest.mark.parametrize("a", [1, 2], ids=["v1", "v1"])
+    def test_dup_digit(self, a):
+        pass
 `;
 
 const TS_FOUR = `import { mark } from '@runner';
@@ -239,6 +256,20 @@ export class TestStatic {
   @mark.skipif(true, { reason: 'skipif first' })
   @mark.skip({ reason: 'skip second' })
   test_both() {}
+}
+
+export class TestIds {
+  @mark.parametrize('v', [1, 1.5, -2, 0.1, 1e20, 1e-7, 0.00001, 'a b', 'é', '', null, true, [1, 2], 'new\\nline', Infinity, NaN])
+  test_v({ v }: { v: unknown }) {}
+
+  @mark.parametrize('a, b', [[1, 'x'], [2, 'y'], [1, 'x']])
+  test_ab({ a, b }: { a: number; b: string }) {}
+
+  @mark.parametrize('a', [1, 2, 3], { ids: ['one', 'one', 'one0'] })
+  test_dup({ a }: { a: number }) {}
+
+  @mark.parametrize('a', [1, 2], { ids: ['v1', 'v1'] })
+  test_dup_digit({ a }: { a: number }) {}
 }
 `;
 
