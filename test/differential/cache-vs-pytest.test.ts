@@ -9,14 +9,13 @@
 // again, by its module-level tests and its classes (pytest reports a collector after its children); "N known
 // failures not in selected tests"; --nf orders new tests first, newest file first.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { BIN } from '../cli/project.js';
 import { normaliseOutput } from './normalise-output.js';
 import { pytestUnavailableReason } from './pytest-oracle.js';
-import { spawnAsync } from './spawn-async.js';
+import { DIFF_ENV as ENV, scratchDir, spawnAsync } from './side-by-side.js';
 import { RUNNER_INDEX } from './ts-mirror.js';
 
 const unavailable = pytestUnavailableReason();
@@ -55,20 +54,13 @@ interface ModuleSpec {
   broken?: boolean;
 }
 
-const ENV = { ...process.env, COLUMNS: '80', NO_COLOR: '1', PYTEST_DISABLE_PLUGIN_AUTOLOAD: '1', PYTHONDONTWRITEBYTECODE: '1' } as Record<string, string>;
-for (const name of ['FORCE_COLOR', 'PYTEST_ADDOPTS', 'CI', 'BUILD_NUMBER']) delete ENV[name];
-
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
 /** The same project on both sides; `mtime` keeps --nf's newest-file-first order the same on both. */
 class Twin {
-  readonly py = mkdtempSync(join(tmpdir(), 'cache-diff-py-'));
-  readonly ts = mkdtempSync(join(tmpdir(), 'cache-diff-ts-'));
+  readonly py = scratchDir('cache-diff-py-');
+  readonly ts = scratchDir('cache-diff-ts-');
   private clock = 1_700_000_000;
 
   constructor() {
-    dirs.push(this.py, this.ts);
     writeFileSync(join(this.py, 'pytest.ini'), '[pytest]\n');
     writeFileSync(join(this.ts, 'pytest.ini'), '[pytest]\n');
   }

@@ -7,13 +7,12 @@
 // The bug this guards: once the first phase of the session had ended, every later write went to a discarded buffer,
 // so no test after the first showed its output. One test printing is not enough to catch that; several are here.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { BIN } from '../cli/project.js';
 import { pytestUnavailableReason } from './pytest-oracle.js';
-import { spawnAsync } from './spawn-async.js';
+import { DIFF_ENV as ENV, scratchDir, spawnAsync } from './side-by-side.js';
 
 const unavailable = pytestUnavailableReason();
 if (unavailable) console.warn(`\n*** SKIPPING the capture-vs-pytest differential: ${unavailable} ***\n`);
@@ -112,17 +111,8 @@ export function test_module_level_fails() {
 `;
 
 const RUNNER_INDEX = join(BIN, '..', '..', 'runner', 'index.ts');
-const ENV = { ...process.env, COLUMNS: '80', NO_COLOR: '1', PYTEST_DISABLE_PLUGIN_AUTOLOAD: '1', PYTHONDONTWRITEBYTECODE: '1' } as Record<string, string>;
-delete ENV.FORCE_COLOR;
-delete ENV.PYTEST_ADDOPTS;
-delete ENV.CI;
-
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
 function project(file: string, text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'capture-diff-'));
-  dirs.push(dir);
+  const dir = scratchDir('capture-diff-');
   writeFileSync(join(dir, 'pytest.ini'), '[pytest]\n');
   writeFileSync(join(dir, file), text);
   return dir;

@@ -4,14 +4,13 @@
 // "(fixtures used: ...)" lists, parameter pseudo-fixtures `n[1]`) and with -s (the fixtures' own output in order),
 // stdout must be the same line for line after the usual normalisation, in-process and under worker isolation.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { BIN } from '../cli/project.js';
 import { normaliseOutput } from './normalise-output.js';
 import { pytestUnavailableReason } from './pytest-oracle.js';
-import { spawnAsync } from './spawn-async.js';
+import { DIFF_ENV as ENV, scratchDir, spawnAsync } from './side-by-side.js';
 import { RUNNER_INDEX } from './ts-mirror.js';
 
 const unavailable = pytestUnavailableReason();
@@ -171,15 +170,8 @@ const OPTION_SETS: string[][] = [
   ['-rA'],
 ];
 
-const ENV = { ...process.env, COLUMNS: '80', NO_COLOR: '1', PYTEST_DISABLE_PLUGIN_AUTOLOAD: '1', PYTHONDONTWRITEBYTECODE: '1' } as Record<string, string>;
-for (const name of ['FORCE_COLOR', 'PYTEST_ADDOPTS', 'CI', 'BUILD_NUMBER']) delete ENV[name];
-
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
 function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'fixtures-diff-'));
-  dirs.push(dir);
+  const dir = scratchDir('fixtures-diff-');
   writeFileSync(join(dir, 'pytest.ini'), '[pytest]\n');
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text.replaceAll('@runner', RUNNER_INDEX));
   return dir;

@@ -8,14 +8,13 @@
 // the message after ` - ` in FAILED/ERROR summary lines (`assert False` against `Error: assert False`); the source
 // line numbers in `SKIPPED [1] file:LINE:`.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { BIN } from '../cli/project.js';
 import { pytestUnavailableReason } from './pytest-oracle.js';
 import { normaliseOutput as normalise } from './normalise-output.js';
-import { spawnAsync } from './spawn-async.js';
+import { DIFF_ENV as ENV, scratchDir, spawnAsync } from './side-by-side.js';
 import { RUNNER_INDEX } from './ts-mirror.js';
 
 const unavailable = pytestUnavailableReason();
@@ -328,15 +327,8 @@ const OPTION_SETS: string[][] = [
   ['-W', 'error', '-q'],
 ];
 
-const ENV = { ...process.env, COLUMNS: '80', NO_COLOR: '1', PYTEST_DISABLE_PLUGIN_AUTOLOAD: '1', PYTHONDONTWRITEBYTECODE: '1' } as Record<string, string>;
-for (const name of ['FORCE_COLOR', 'PYTEST_ADDOPTS', 'CI', 'BUILD_NUMBER']) delete ENV[name];
-
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
 function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'terminal-diff-'));
-  dirs.push(dir);
+  const dir = scratchDir('terminal-diff-');
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text.replaceAll('@runner', RUNNER_INDEX));
   return dir;
 }

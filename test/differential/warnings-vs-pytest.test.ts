@@ -3,14 +3,13 @@
 // it by category, base class or message, or turn it into a collection error; `-p no:warnings` drops warnings and
 // `--disable-warnings` only hides the summary. Same suite in Python and TypeScript, decorators on the same lines.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { BIN } from '../cli/project.js';
 import { normaliseOutput } from './normalise-output.js';
 import { pytestUnavailableReason } from './pytest-oracle.js';
-import { spawnAsync } from './spawn-async.js';
+import { DIFF_ENV as ENV, scratchDir, spawnAsync } from './side-by-side.js';
 import { RUNNER_INDEX } from './ts-mirror.js';
 
 const unavailable = pytestUnavailableReason();
@@ -75,15 +74,8 @@ const CASES: Array<{ args: string[]; ini?: string }> = [
   { args: ['-m', 'gpu'] },
 ];
 
-const ENV = { ...process.env, COLUMNS: '80', NO_COLOR: '1', PYTEST_DISABLE_PLUGIN_AUTOLOAD: '1', PYTHONDONTWRITEBYTECODE: '1' } as Record<string, string>;
-for (const name of ['FORCE_COLOR', 'PYTEST_ADDOPTS', 'CI', 'BUILD_NUMBER']) delete ENV[name];
-
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
 function project(file: string, text: string, ini: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'warnings-diff-'));
-  dirs.push(dir);
+  const dir = scratchDir('warnings-diff-');
   writeFileSync(join(dir, 'pytest.ini'), ini);
   writeFileSync(join(dir, file), text.replaceAll('@runner', RUNNER_INDEX));
   return dir;
