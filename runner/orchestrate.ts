@@ -54,8 +54,8 @@ export async function runConfiguredSession(config: Config, extraOptions: readonl
 
   const bus = new ReporterBus();
   /** Every warning pytest-ts issues passes the filters (and `-p no:warnings`) first. */
-  const warn = async (warning: WarningInfo, module?: string) => {
-    if (warningsOff || warningFilters.actionFor(warning.category, warning.message, module) === 'ignore') return;
+  const warn = async (warning: WarningInfo) => {
+    if (warningsOff || warningFilters.actionFor(warning.category, warning.message) === 'ignore') return;
     await bus.emit('warning', warning);
   };
   const session = new Session(

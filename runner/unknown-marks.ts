@@ -29,20 +29,21 @@ function decoratorLine(lines: readonly string[], from: number, name: string): nu
 export function unknownMarkUses(items: readonly Item[], registered: ReadonlySet<string>): UnknownMarkUse[] {
   const seen = new Set<Mark>();
   const byModule = new Map<ModuleNode, UnknownMarkUse[]>();
-  const consider = (module: ModuleNode, marks: readonly Mark[], from: number | undefined) => {
+  // The decorator's line is looked up only for an unknown mark: on a clean suite this loop is a set lookup per mark.
+  const consider = (module: ModuleNode, marks: readonly Mark[], from: () => number | undefined) => {
     for (const mark of marks) {
       if (seen.has(mark) || !unregisteredMark([mark], registered)) continue;
       seen.add(mark);
       let uses = byModule.get(module);
       if (!uses) byModule.set(module, (uses = []));
-      uses.push({ module, name: mark.name, line: decoratorLine(module.source.lines, from ?? 0, mark.name) });
+      uses.push({ module, name: mark.name, line: decoratorLine(module.source.lines, from() ?? 0, mark.name) });
     }
   };
   for (const item of items) {
     const mod = item.module;
-    consider(mod, mod.marks, mod.source.exportLine('pytestmark'));
-    if (item.cls) consider(mod, ownMarks(item.cls.cls), mod.source.classLine(item.cls.name));
-    consider(mod, ownMarks(item.fn), mod.source.memberLine(item.cls?.name, item.originalName));
+    consider(mod, mod.marks, () => mod.source.exportLine('pytestmark'));
+    if (item.cls) consider(mod, ownMarks(item.cls.cls), () => mod.source.classLine(item.cls!.name));
+    consider(mod, ownMarks(item.fn), () => mod.source.memberLine(item.cls?.name, item.originalName));
   }
   return [...byModule.values()].flatMap((uses) => uses.sort((a, b) => a.line - b.line));
 }
